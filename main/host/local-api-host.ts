@@ -443,7 +443,10 @@ export class LocalApiHost implements LocalApiController {
   private setStatus(next: SidecarStatus): void {
     if (JSON.stringify(next) === JSON.stringify(this.status)) return;
     this.status = next;
-    this.log.info({ state: next.state, reason: next.reason, port: next.port, pid: next.pid }, 'status changed');
+    this.log.info(
+      { state: next.state, reason: next.reason, port: next.port, pid: next.pid, message: next.message },
+      'status changed',
+    );
     for (const listener of this.statusListeners) {
       try {
         listener(structuredClone(next));
