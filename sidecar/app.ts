@@ -1,0 +1,152 @@
+// Builds the Koa application of the local API from the route table.
+
+import { randomBytes } from 'node:crypto';
+
+import Router from '@koa/router';
+import Koa, { type Context, type Middleware, type Next } from 'koa';
+import bodyParser from 'koa-bodyparser';
+
+import { ApiError, errorMiddleware } from './errors.js';
+import { hostGuard, originGuard, requireToken, type GuardSettings } from './guards.js';
+import { logger } from './log.js';
+import { LoginService, type LoginThrottleOptions } from './auth/login.js';
+import type { SignalingClientOptions, VerifyResult } from './auth/signaling-client.js';
+import { TokenStore } from './auth/tokens.js';
+import type { DesktopDatabase } from './database.js';
+import { CURRENT_USER_META_KEY, Repository } from './data/repository.js';
+import { buildOpenApiDocument, SERVER_VERSION } from './openapi/document.js';
+import { routerPath, type RouteDefinition, type RouteServices } from './routes/definition.js';
+import { apiRoutes } from './routes/index.js';
+import { validateParameters } from './routes/parameters.js';
+
+/** Largest login body accepted; a login is three short strings. */
+export const MAX_LOGIN_BODY = '8kb';
+
+export interface AppSettings extends GuardSettings {
+  allowedServers: readonly string[];
+  scalarDocs: boolean;
+  docusaurusDocs: boolean;
+}
+
+export interface AppOptions {
+  database: DesktopDatabase;
+  settings: () => AppSettings;
+  tokens?: TokenStore;
+  now?: () => number;
+  signaling?: SignalingClientOptions;
+  verify?: (serverUrl: string, credentials: { username: string; password: string }) => Promise<VerifyResult>;
+  throttle?: LoginThrottleOptions;
+  /** Middleware mounted before the API router, such as the docs. */
+  beforeRoutes?: Middleware[];
+}
+
+export interface LocalApiApp {
+  app: Koa;
+  tokens: TokenStore;
+}
+
+function requestContext(): Middleware {
+  return async function assignRequestId(ctx: Context, next: Next) {
+    ctx.state.requestId = randomBytes(6).toString('hex');
+    ctx.set('X-Request-Id', ctx.state.requestId);
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      logger.debug({ requestId: ctx.state.requestId, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - started) }, 'request');
+    }
+  };
+}
+
+function apiSecurityHeaders(): Middleware {
+  return async function setSecurityHeaders(ctx: Context, next: Next) {
+    await next();
+    if (!ctx.path.startsWith('/api/') && ctx.status < 400) return;
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Cache-Control', 'no-store');
+    ctx.set('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
+    ctx.set('Cross-Origin-Resource-Policy', 'same-origin');
+  };
+}
+
+function jsonBody(): Middleware {
+  const parse = bodyParser({ enableTypes: ['json'], jsonLimit: MAX_LOGIN_BODY, strict: true });
+  return async function parseJsonBody(ctx: Context, next: Next) {
+    if (ctx.is('application/json') !== 'application/json') {
+      throw new ApiError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as JSON with Content-Type: application/json.');
+    }
+    await parse(ctx, next);
+  };
+}
+
+function routeHandler(route: RouteDefinition<unknown, unknown>, services: RouteServices): Middleware {
+  return async function handleRoute(ctx: Context) {
+    if (route.auth) requireToken(services.tokens, ctx);
+    const params = route.params ? validateParameters(route.params, ctx.params as Record<string, string>) : {};
+    const query = route.query ? validateParameters(route.query, ctx.query) : {};
+    const body = await route.handle({ params, query, ctx, services });
+    ctx.status = route.response.status;
+    if (body !== undefined) ctx.body = body;
+  };
+}
+
+/** Turns a request that nothing answered into ROUTE_NOT_FOUND; it wraps the router so that a 405 from allowedMethods comes first. */
+async function routeNotFound(ctx: Context, next: Next): Promise<void> {
+  await next();
+  if (ctx.status === 404 && ctx.body === undefined) {
+    throw new ApiError('ROUTE_NOT_FOUND', `No route matches ${ctx.method} ${ctx.path.slice(0, 200)}; see /api/openapi.json.`);
+  }
+}
+
+function buildRouter(services: RouteServices): Router {
+  const router = new Router();
+  for (const route of apiRoutes) {
+    const middleware = route.requestBody ? [jsonBody(), routeHandler(route, services)] : [routeHandler(route, services)];
+    router[route.method](route.operationId, routerPath(route.path), ...middleware);
+  }
+  return router;
+}
+
+/** Creates the Koa app and the token store it uses; the caller owns the HTTP servers. */
+export function createApp(options: AppOptions): LocalApiApp {
+  const now = options.now ?? Date.now;
+  const tokens = options.tokens ?? new TokenStore(now);
+  const repository = new Repository(options.database);
+  const login = new LoginService({
+    tokens,
+    allowedServers: () => options.settings().allowedServers,
+    currentUserId: () => repository.getMeta(CURRENT_USER_META_KEY),
+    verify: options.verify,
+    signaling: options.signaling,
+    throttle: options.throttle,
+  });
+  const services: RouteServices = {
+    repository,
+    tokens,
+    login,
+    settings: () => options.settings(),
+    version: SERVER_VERSION,
+    now,
+    openApiDocument: buildOpenApiDocument,
+  };
+
+  const app = new Koa({ proxy: false });
+  app.silent = true;
+  const router = buildRouter(services);
+  app.use(requestContext());
+  app.use(errorMiddleware);
+  app.use(apiSecurityHeaders());
+  app.use(hostGuard(options.settings));
+  app.use(originGuard(options.settings));
+  app.use(routeNotFound);
+  for (const middleware of options.beforeRoutes ?? []) app.use(middleware);
+  app.use(router.routes());
+  app.use(
+    router.allowedMethods({
+      throw: true,
+      methodNotAllowed: () => new ApiError('METHOD_NOT_ALLOWED', 'This route does not accept this method; see /api/openapi.json.'),
+      notImplemented: () => new ApiError('METHOD_NOT_ALLOWED', 'This method is not supported.'),
+    }),
+  );
+  return { app, tokens };
+}
