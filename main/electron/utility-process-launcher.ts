@@ -6,17 +6,11 @@ import { isSidecarToHostMessage } from '../../shared/protocol.js';
 
 import type { ForkOptions, MessageChannelMain, MessagePortMain, UtilityProcess } from 'electron';
 import type { HostToSidecarMessage, SidecarToHostMessage } from '../../shared/protocol.js';
+import type { HostLog } from '../host/host-log.js';
 import type { SidecarHandle, SidecarLauncher } from '../host/types.js';
 
 /** Name of the process in Electron's process metrics and crash reports. */
 export const SIDECAR_SERVICE_NAME = 'MetoYou Local API';
-
-/** The part of a pino logger that the launcher writes to. */
-export interface LauncherLog {
-  info(fields: object, message: string): void;
-  warn(fields: object, message: string): void;
-  error(fields: object, message: string): void;
-}
 
 export interface UtilityProcessLauncherOptions {
   /** Electron's `utilityProcess` module, or a fake in tests. */
@@ -25,7 +19,7 @@ export interface UtilityProcessLauncherOptions {
   MessageChannelMain: new () => MessageChannelMain;
   /** Absolute path of the compiled sidecar entry, `dist/sidecar/main.js`. */
   modulePath: string;
-  log: LauncherLog;
+  log: HostLog;
 }
 
 type ExitListener = (code: number | null, signal: string | null) => void;
@@ -34,12 +28,12 @@ type ExitListener = (code: number | null, signal: string | null) => void;
 class UtilityProcessHandle implements SidecarHandle {
   readonly #child: UtilityProcess;
   readonly #port: MessagePortMain;
-  readonly #log: LauncherLog;
+  readonly #log: HostLog;
   readonly #messageListeners: ((message: SidecarToHostMessage) => void)[] = [];
   readonly #exitListeners: ExitListener[] = [];
   #exitCode: number | null | undefined;
 
-  constructor(child: UtilityProcess, port: MessagePortMain, log: LauncherLog) {
+  constructor(child: UtilityProcess, port: MessagePortMain, log: HostLog) {
     this.#child = child;
     this.#port = port;
     this.#log = log;
@@ -71,7 +65,7 @@ class UtilityProcessHandle implements SidecarHandle {
   onExit(listener: ExitListener): void {
     const exitCode = this.#exitCode;
     if (exitCode !== undefined) {
-      // The process is already gone, so report it on the next tick as a late registration would otherwise never fire.
+      // The process has already exited, so the listener runs on the next tick. Otherwise a late registration would never fire.
       setImmediate(() => this.#callListener(() => listener(exitCode, null)));
       return;
     }
@@ -111,7 +105,7 @@ class UtilityProcessHandle implements SidecarHandle {
   }
 }
 
-/** Forks the sidecar with Electron's `utilityProcess`; `utilityProcess.fork` works only after `app.whenReady()`. */
+/** Forks the sidecar with Electron's `utilityProcess`. Electron allows `utilityProcess.fork` only after `app.whenReady()`. */
 export class UtilityProcessLauncher implements SidecarLauncher {
   readonly #options: UtilityProcessLauncherOptions;
 

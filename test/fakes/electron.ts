@@ -4,15 +4,23 @@ import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 
 import type {
+  App,
+  BrowserWindowConstructorOptions,
   ForkOptions,
+  HandlerDetails,
   IpcMain,
   IpcMainInvokeEvent,
   MessageChannelMain,
   MessageEvent,
   MessagePortMain,
+  Shell,
   UtilityProcess,
   WebContents,
+  WindowOpenHandlerResponse,
 } from 'electron';
+import type { HostLog } from '../../main/host/host-log.js';
+import type { DesktopAppModule, DesktopWebContents, DesktopWindow } from '../../main/electron/desktop.js';
+import type { HostToSidecarMessage, SidecarToHostMessage, TokenInfo } from '../../shared/protocol.js';
 
 /**
  * One end of an in-memory message channel. Like Electron's port it clones
@@ -154,11 +162,14 @@ export class FakeUtilityProcessModule {
   }
 }
 
-/** Sender of invoke events and receiver of pushed messages; records every `send` after cloning it. */
-export class FakeWebContents implements Pick<WebContents, 'send' | 'isDestroyed' | 'id'> {
-  readonly id = 1;
+/** Web contents of a window: records every `send` after cloning it, and keeps the window-open handler. */
+export class FakeWebContents
+  extends EventEmitter
+  implements DesktopWebContents, Pick<WebContents, 'send' | 'isDestroyed' | 'setWindowOpenHandler'>
+{
   readonly sent: { channel: string; args: unknown[] }[] = [];
   destroyed = false;
+  windowOpenHandler: ((details: HandlerDetails) => WindowOpenHandlerResponse) | null = null;
 
   send(channel: string, ...args: unknown[]): void {
     if (this.destroyed) throw new Error('Object has been destroyed');
@@ -167,6 +178,116 @@ export class FakeWebContents implements Pick<WebContents, 'send' | 'isDestroyed'
 
   isDestroyed(): boolean {
     return this.destroyed;
+  }
+
+  setWindowOpenHandler(handler: (details: HandlerDetails) => WindowOpenHandlerResponse): void {
+    this.windowOpenHandler = handler;
+  }
+}
+
+/** A BrowserWindow that loads nothing; `close()` destroys its web contents and emits 'closed' like Electron. */
+export class FakeBrowserWindow extends EventEmitter implements DesktopWindow {
+  static readonly created: FakeBrowserWindow[] = [];
+
+  readonly webContents = new FakeWebContents();
+  readonly loadedFiles: string[] = [];
+  destroyed = false;
+  minimized = false;
+  focusCalls = 0;
+
+  constructor(readonly options: BrowserWindowConstructorOptions) {
+    super();
+    FakeBrowserWindow.created.push(this);
+  }
+
+  async loadFile(filePath: string): Promise<void> {
+    this.loadedFiles.push(filePath);
+  }
+
+  isDestroyed(): boolean {
+    return this.destroyed;
+  }
+
+  isMinimized(): boolean {
+    return this.minimized;
+  }
+
+  restore(): void {
+    this.minimized = false;
+  }
+
+  focus(): void {
+    this.focusCalls += 1;
+  }
+
+  close(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.webContents.destroyed = true;
+    this.emit('closed');
+  }
+}
+
+/**
+ * The `app` module: `whenReady()` resolves when the test calls `ready()`, and
+ * `quit()` emits 'before-quit' and then, unless a listener prevented it, 'quit'.
+ */
+export class FakeApp
+  extends EventEmitter
+  implements DesktopAppModule, Pick<App, 'whenReady' | 'getPath' | 'quit' | 'requestSingleInstanceLock' | 'isPackaged'>
+{
+  isPackaged = false;
+  hasSingleInstanceLock = true;
+  quitCalls = 0;
+  quitted = false;
+  readonly #ready: Promise<void>;
+  #resolveReady!: () => void;
+
+  constructor(readonly userDataPath: string) {
+    super();
+    this.#ready = new Promise((resolve) => (this.#resolveReady = resolve));
+  }
+
+  ready(): void {
+    this.#resolveReady();
+  }
+
+  whenReady(): Promise<void> {
+    return this.#ready;
+  }
+
+  getPath(name: Parameters<App['getPath']>[0]): string {
+    if (name !== 'userData') throw new Error(`The fake app has no path for '${name}'.`);
+    return this.userDataPath;
+  }
+
+  requestSingleInstanceLock(): boolean {
+    return this.hasSingleInstanceLock;
+  }
+
+  quit(): void {
+    this.quitCalls += 1;
+    let prevented = false;
+    const event = {
+      preventDefault: () => {
+        prevented = true;
+      },
+      get defaultPrevented() {
+        return prevented;
+      },
+    };
+    this.emit('before-quit', event);
+    if (prevented) return;
+    this.quitted = true;
+    this.emit('quit');
+  }
+}
+
+export class FakeShell implements Pick<Shell, 'openExternal'> {
+  readonly opened: string[] = [];
+
+  async openExternal(url: string): Promise<void> {
+    this.opened.push(url);
   }
 }
 
@@ -194,5 +315,97 @@ export class FakeIpcMain implements Pick<IpcMain, 'handle' | 'removeHandler'> {
     const event = { sender, frameId: 1, processId: 1 } as unknown as IpcMainInvokeEvent;
     const result: unknown = await listener(event, ...structuredClone(args));
     return structuredClone(result);
+  }
+}
+
+/** A HostLog that keeps every entry, so tests can assert what reached the app log. */
+export class MemoryLog implements HostLog {
+  readonly entries: { level: 'info' | 'warn' | 'error'; fields: Record<string, unknown>; message: string }[] = [];
+
+  info(fields: Record<string, unknown>, message: string): void {
+    this.entries.push({ level: 'info', fields, message });
+  }
+
+  warn(fields: Record<string, unknown>, message: string): void {
+    this.entries.push({ level: 'warn', fields, message });
+  }
+
+  error(fields: Record<string, unknown>, message: string): void {
+    this.entries.push({ level: 'error', fields, message });
+  }
+}
+
+/**
+ * The sidecar's side of the protocol inside a FakeUtilityProcess: it takes the
+ * port from the first message, as sidecar/main.ts does under Electron, reports
+ * `listening` on every `configure`, serves the token list and exits on `shutdown`.
+ */
+export class FakeSidecar {
+  readonly received: HostToSidecarMessage[] = [];
+  tokens: TokenInfo[];
+  port: FakeMessagePort | null = null;
+
+  constructor(
+    readonly child: FakeUtilityProcess,
+    tokens: TokenInfo[] = [],
+  ) {
+    this.tokens = structuredClone(tokens);
+    child.once('child-received', () => {
+      const port = child.transferredPort();
+      this.port = port;
+      port.on('message', (event) => this.#handle(event.data as HostToSidecarMessage));
+      port.start();
+    });
+  }
+
+  send(message: SidecarToHostMessage): void {
+    this.port?.postMessage(message);
+  }
+
+  #handle(message: HostToSidecarMessage): void {
+    this.received.push(message);
+    const pid = this.child.pid ?? 0;
+    switch (message.type) {
+      case 'configure': {
+        const port = message.settings.port;
+        this.send({ type: 'ready', pid });
+        this.send({
+          type: 'status',
+          status: {
+            state: 'listening',
+            addresses: ['127.0.0.1', '::1'],
+            port,
+            baseUrl: `http://127.0.0.1:${port}`,
+            pid,
+            message: `Listening on http://127.0.0.1:${port}.`,
+          },
+        });
+        break;
+      }
+      case 'listTokens':
+        this.send({ type: 'tokens', requestId: message.requestId, tokens: this.tokens });
+        break;
+      case 'revokeToken':
+        this.tokens = this.tokens.filter((token) => token.id !== message.tokenId);
+        this.send({ type: 'tokensChanged' });
+        break;
+      case 'revokeAllTokens':
+        this.tokens = [];
+        this.send({ type: 'tokensChanged' });
+        break;
+      case 'shutdown':
+        this.send({ type: 'stopped' });
+        setImmediate(() => this.child.exit(0));
+        break;
+    }
+  }
+}
+
+/** Resolves once `condition` holds, polling every 5 ms; rejects after `timeoutMs` with `description`. */
+export async function waitFor(condition: () => boolean, description: string, timeoutMs = 2_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${description}.`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
