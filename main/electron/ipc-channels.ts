@@ -3,7 +3,7 @@
 import type { SidecarStatus, TokenInfo } from '../../shared/protocol.js';
 import type { LocalApiSettings } from '../../shared/settings.js';
 
-/** Channel of each request handler, plus `status`, which the main process pushes to the window. */
+/** Channel of each request handler, plus `status` and `tokensChanged`, which the main process pushes to the window. */
 export const LOCAL_API_CHANNELS = {
   getSettings: 'local-api:get-settings',
   updateSettings: 'local-api:update-settings',
@@ -12,6 +12,7 @@ export const LOCAL_API_CHANNELS = {
   revokeToken: 'local-api:revoke-token',
   revokeAllTokens: 'local-api:revoke-all-tokens',
   status: 'local-api:status',
+  tokensChanged: 'local-api:tokens-changed',
 } as const;
 
 export type LocalApiChannel = (typeof LOCAL_API_CHANNELS)[keyof typeof LOCAL_API_CHANNELS];
@@ -40,7 +41,9 @@ export interface LocalApi {
   revokeAllTokens(): Promise<IpcResult<null>>;
   /** Calls `callback` on every status change; the returned function unsubscribes. */
   onStatus(callback: (status: SidecarStatus) => void): () => void;
+  /** Calls `callback` when tokens may have changed (a login, logout, revoke or sidecar exit); returns an unsubscribe function. */
+  onTokensChanged(callback: () => void): () => void;
 }
 
-/** Names of the request handlers, which are the keys of LocalApi except `onStatus`. */
-export type LocalApiMethod = Exclude<keyof LocalApi, 'onStatus'>;
+/** Names of the request handlers: the keys of LocalApi without the two subscriptions. */
+export type LocalApiMethod = Exclude<keyof LocalApi, 'onStatus' | 'onTokensChanged'>;
