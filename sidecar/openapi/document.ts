@@ -27,6 +27,18 @@ Every error is an RFC 9457 problem (\`application/problem+json\`) whose \`code\`
 stable codes below. Besides the codes each operation lists, any path can return
 ${GLOBAL_ERROR_CODES.map((code) => `\`${code}\``).join(', ')}.`;
 
+const TAGS: Record<string, string> = {
+  Public: 'Routes that need no token.',
+  Authentication: 'Getting and revoking local bearer tokens.',
+  Users: 'Users known to this device, and the signed-in desktop user.',
+  Rooms: 'Rooms, their members and their bans.',
+  Messages: 'Messages stored on this device, with their reactions and attachments.',
+  Attachments: 'Attachment metadata across all rooms.',
+  'Plugin data': 'Values that desktop plugins store, per device or per server.',
+  Metadata: 'Key/value metadata of the desktop app.',
+  Documentation: 'Offline documentation pages, each behind its own Settings toggle.',
+};
+
 function parametersOf(location: 'path' | 'query', schema: yup.AnyObjectSchema | undefined): ParameterObject[] {
   if (!schema) return [];
   const description = schema.describe();
@@ -135,9 +147,7 @@ export function buildOpenApiDocument(): OpenAPIObject {
     .addHeader('WWW-Authenticate', { description: 'RFC 6750 bearer challenge.', schema: { type: 'string' } })
     .addHeader('Retry-After', { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } });
   for (const [name, schema] of Object.entries(SCHEMAS)) builder.addSchema(name, schema);
-  for (const tag of ['Public', 'Authentication', 'Users', 'Rooms', 'Messages', 'Attachments', 'Plugin data', 'Metadata', 'Documentation']) {
-    builder.addTag({ name: tag });
-  }
+  for (const [name, description] of Object.entries(TAGS)) builder.addTag({ name, description });
 
   const paths = new Map<string, Record<string, OperationObject>>();
   for (const route of apiRoutes) {

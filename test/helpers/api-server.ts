@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 
 import { createApp, type AppOptions, type AppSettings } from '../../sidecar/app.js';
 import type { TokenStore } from '../../sidecar/auth/tokens.js';
-import { DesktopDatabase } from '../../sidecar/database.js';
+import { DesktopDatabase, type DatabaseOptions } from '../../sidecar/database.js';
 
 export const DEMO_PASSWORD = 'correct horse battery staple';
 export const DEMO_SERVER_URL = 'https://signal.test';
@@ -34,7 +34,10 @@ export const fakeVerify: NonNullable<AppOptions['verify']> = async (_serverUrl, 
 
 export async function startTestServer(
   databasePath: string,
-  options: Partial<Omit<AppOptions, 'database' | 'settings'>> & { settings?: Partial<AppSettings> } = {},
+  options: Partial<Omit<AppOptions, 'database' | 'settings'>> & {
+    settings?: Partial<AppSettings>;
+    databaseOptions?: Partial<DatabaseOptions>;
+  } = {},
 ): Promise<TestServer> {
   const settings: AppSettings = {
     port: 0,
@@ -45,8 +48,9 @@ export async function startTestServer(
     docusaurusDocs: false,
     ...options.settings,
   };
-  const database = new DesktopDatabase({ path: databasePath, identityCheckIntervalMs: 0, reopenDelayMs: 0 });
-  const { app, tokens } = createApp({ verify: fakeVerify, ...options, database, settings: () => settings });
+  const database = new DesktopDatabase({ path: databasePath, identityCheckIntervalMs: 0, reopenDelayMs: 0, ...options.databaseOptions });
+  const { databaseOptions: _databaseOptions, settings: _settings, ...appOptions } = options;
+  const { app, tokens } = createApp({ verify: fakeVerify, ...appOptions, database, settings: () => settings });
   const server: Server = createServer(app.callback());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
