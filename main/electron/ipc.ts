@@ -30,7 +30,8 @@ const SETTING_LABELS: Record<keyof LocalApiSettings, string> = {
 };
 
 function booleanField(key: keyof LocalApiSettings) {
-  return yup.boolean().strict().typeError(`${SETTING_LABELS[key]} must be true or false.`);
+  const message = `${SETTING_LABELS[key]} must be true or false.`;
+  return yup.boolean().strict().typeError(message).nonNullable(message);
 }
 
 function listField(key: keyof LocalApiSettings) {
@@ -39,6 +40,7 @@ function listField(key: keyof LocalApiSettings) {
     .array()
     .strict()
     .typeError(`${label} must be a list of strings.`)
+    .nonNullable(`${label} must be a list of strings.`)
     .of(
       yup
         .string()
@@ -56,7 +58,7 @@ function listField(key: keyof LocalApiSettings) {
 const settingsChangeSchema = yup
   .object({
     enabled: booleanField('enabled'),
-    port: yup.number().strict().typeError('Port must be a number.'),
+    port: yup.number().strict().typeError('Port must be a number.').nonNullable('Port must be a number.'),
     exposeOnLan: booleanField('exposeOnLan'),
     allowedServers: listField('allowedServers'),
     allowedOrigins: listField('allowedOrigins'),
@@ -96,6 +98,17 @@ function fieldErrorsOf(error: yup.ValidationError): Record<string, string[]> {
   return fieldErrors;
 }
 
+/** Runs a yup validation and returns its errors by field; an empty object means the value is valid. */
+function collectFieldErrors(validate: () => unknown): Record<string, string[]> {
+  try {
+    validate();
+    return {};
+  } catch (error) {
+    if (!(error instanceof yup.ValidationError)) throw error;
+    return fieldErrorsOf(error);
+  }
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const prototype = Object.getPrototypeOf(value) as unknown;
@@ -115,12 +128,15 @@ export function validateSettingsChange(change: unknown, current: LocalApiSetting
     throw new InvalidInputError(`Unknown setting: ${unknownKeys.join(', ')}.`, fieldErrors);
   }
 
-  try {
-    settingsChangeSchema.validateSync(change, { abortEarly: false });
-    settingsSchema.validateSync({ ...current, ...change }, { abortEarly: false });
-  } catch (error) {
-    if (!(error instanceof yup.ValidationError)) throw error;
-    const fieldErrors = fieldErrorsOf(error);
+  const fieldErrors = collectFieldErrors(() => settingsChangeSchema.validateSync(change, { abortEarly: false }));
+  // Fields with a wrong type keep their current value for the range and URL checks, so every field is reported once.
+  const typedChange = Object.fromEntries(Object.entries(change).filter(([key]) => fieldErrors[key] === undefined));
+  const ruleErrors = collectFieldErrors(() =>
+    settingsSchema.validateSync({ ...current, ...typedChange }, { abortEarly: false }),
+  );
+  Object.assign(fieldErrors, ruleErrors);
+
+  if (Object.keys(fieldErrors).length > 0) {
     throw new InvalidInputError(Object.values(fieldErrors).flat().join(' '), fieldErrors);
   }
   return change as Partial<LocalApiSettings>;
