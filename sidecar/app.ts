@@ -90,7 +90,7 @@ function routeHandler(route: RouteDefinition<unknown, unknown>, services: RouteS
   };
 }
 
-/** Turns a request that nothing answered into ROUTE_NOT_FOUND; it wraps the router so that a 405 from allowedMethods comes first. */
+/** Turns a request that no middleware handled into ROUTE_NOT_FOUND. It wraps the router, so a 405 from allowedMethods comes first. */
 async function routeNotFound(ctx: Context, next: Next): Promise<void> {
   await next();
   if (ctx.status === 404 && ctx.body === undefined) {

@@ -36,7 +36,7 @@ export function lanHostLiterals(): string[] {
   return addresses;
 }
 
-/** Every Host header value the server answers to: names with the server's own port, never a wildcard. */
+/** Builds every Host header value the server accepts: names with the server's own port, never a wildcard. */
 export function allowedHosts(settings: Pick<GuardSettings, 'port' | 'exposeOnLan'>): Set<string> {
   const names = settings.exposeOnLan ? [...LOOPBACK_NAMES, ...lanHostLiterals()] : LOOPBACK_NAMES;
   return new Set(names.map((name) => `${name}:${settings.port}`));

@@ -1,4 +1,4 @@
-// Login: validates the request, throttles failures, asks the allowed signaling server, and issues a token.
+// Login: validates the request, throttles failures, checks the credentials with an allowed signaling server, and issues a token.
 
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import * as yup from 'yup';
@@ -87,7 +87,7 @@ export class LoginService {
     const result = await verify(serverUrl, { username: body.username, password: body.password });
     if (result.outcome === 'failed') {
       logger.warn({ requestId, serverUrl, reason: result.reason }, 'signaling server login check failed');
-      throw new ApiError('UPSTREAM_UNREACHABLE', `The signaling server at ${serverUrl} did not answer the login check correctly; try again later.`);
+      throw new ApiError('UPSTREAM_UNREACHABLE', `The signaling server at ${serverUrl} did not respond to the login check correctly; try again later.`);
     }
     if (result.outcome === 'rejected') {
       await this.recordFailure(clientAddress);
@@ -98,7 +98,7 @@ export class LoginService {
     const currentUserId = await this.dependencies.currentUserId();
     if (result.user.id !== currentUserId) {
       await this.recordFailure(clientAddress);
-      logger.warn({ requestId, serverUrl, userId: result.user.id }, 'login refused: account is not the local desktop user');
+      logger.warn({ requestId, serverUrl, userId: result.user.id }, 'login rejected: the account is not the local desktop user');
       throw new ApiError(
         'NOT_LOCAL_USER',
         currentUserId === undefined

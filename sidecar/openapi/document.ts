@@ -15,7 +15,7 @@ const packageJson = createRequire(import.meta.url)('../../../package.json') as {
 
 export const SERVER_VERSION = packageJson.version;
 
-/** Codes that any path can answer with, rather than one operation. */
+/** Codes that any path can return, rather than one operation. */
 export const GLOBAL_ERROR_CODES: ErrorCode[] = ['ROUTE_NOT_FOUND', 'METHOD_NOT_ALLOWED', 'HOST_NOT_ALLOWED', 'ORIGIN_NOT_ALLOWED', 'INTERNAL_ERROR'];
 
 const DESCRIPTION = `Read-only HTTP API over the local data of the MetoYou desktop app.

@@ -49,7 +49,7 @@ export interface RouteDefinition<Params = Record<string, never>, Query = Record<
   tag: string;
   /** True when the route needs a bearer token. */
   auth: boolean;
-  /** True when the route reads the desktop database, so it can answer the DATABASE_* codes. */
+  /** True when the route reads the desktop database, so it can return the DATABASE_* codes. */
   readsDatabase: boolean;
   params?: yup.ObjectSchema<Params & yup.AnyObject>;
   query?: yup.ObjectSchema<Query & yup.AnyObject>;
@@ -66,7 +66,7 @@ export function defineRoute<Params, Query>(definition: RouteDefinition<Params, Q
   return definition as unknown as RouteDefinition<unknown, unknown>;
 }
 
-/** Every error code a route can answer with, derived from its definition. */
+/** Lists every error code a route can return, derived from its definition. */
 export function errorCodesOf(definition: RouteDefinition<unknown, unknown>): ErrorCode[] {
   const codes = new Set<ErrorCode>(['HOST_NOT_ALLOWED', 'ORIGIN_NOT_ALLOWED', 'INTERNAL_ERROR']);
   if (definition.params || definition.query || definition.requestBody) codes.add('INVALID_REQUEST');

@@ -10,7 +10,7 @@ export const publicRoutes = [
     path: '/api/health',
     operationId: 'getHealth',
     summary: 'Check the server',
-    description: 'Checks whether the local API server is running. It answers even when the database is unavailable.',
+    description: 'Checks whether the local API server is running. It responds even when the database is unavailable.',
     tag: 'Public',
     auth: false,
     readsDatabase: false,
