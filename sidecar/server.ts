@@ -10,12 +10,25 @@ export interface BindTarget {
   exposeOnLan: boolean;
 }
 
+export interface ServerTimeouts {
+  headersTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  /**
+   * How often Node checks open requests against headersTimeout and
+   * requestTimeout. Node's default of 30 s would let a client that trickles
+   * header bytes hold a socket for up to 40 s despite a 10 s headersTimeout.
+   */
+  connectionsCheckingInterval: number;
+}
+
 /** Timeouts that keep slow or stuck clients from holding sockets, in milliseconds. */
-export const SERVER_TIMEOUTS = {
+export const SERVER_TIMEOUTS: Readonly<ServerTimeouts> = Object.freeze({
   headersTimeout: 10_000,
   requestTimeout: 30_000,
   keepAliveTimeout: 5_000,
-};
+  connectionsCheckingInterval: 1_000,
+});
 
 export class BindError extends Error {
   override name = 'BindError';
@@ -60,6 +73,18 @@ function toBindError(error: NodeJS.ErrnoException, host: string, port: number): 
   }
 }
 
+/** Status line of the bare response to a request that Node rejected before Koa saw it. */
+function clientErrorStatus(code: string | undefined): string {
+  switch (code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return '408 Request Timeout';
+    case 'HPE_HEADER_OVERFLOW':
+      return '431 Request Header Fields Too Large';
+    default:
+      return '400 Bad Request';
+  }
+}
+
 function listen(server: Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error) => {
@@ -90,8 +115,15 @@ export class Listeners {
   private servers: Server[] = [];
   private current: BindTarget | undefined;
   private addresses: string[] = [];
+  private readonly timeouts: ServerTimeouts;
 
-  constructor(private handler: RequestListener) {}
+  /** `timeouts` overrides SERVER_TIMEOUTS, so that tests can use short ones. */
+  constructor(
+    private handler: RequestListener,
+    timeouts: Partial<ServerTimeouts> = {},
+  ) {
+    this.timeouts = { ...SERVER_TIMEOUTS, ...timeouts };
+  }
 
   /** Swaps the request handler; servers that already listen use it for their next request. */
   setHandler(handler: RequestListener): void {
@@ -165,13 +197,13 @@ export class Listeners {
 
   private createHttpServer(): Server {
     // requireHostHeader is off so that a request without Host reaches the Host guard and gets a coded error.
-    const server = createServer({ requireHostHeader: false, ...SERVER_TIMEOUTS }, (request, response) => this.handler(request, response));
-    server.headersTimeout = SERVER_TIMEOUTS.headersTimeout;
-    server.requestTimeout = SERVER_TIMEOUTS.requestTimeout;
-    server.keepAliveTimeout = SERVER_TIMEOUTS.keepAliveTimeout;
+    const server = createServer({ requireHostHeader: false, ...this.timeouts }, (request, response) => this.handler(request, response));
+    server.headersTimeout = this.timeouts.headersTimeout;
+    server.requestTimeout = this.timeouts.requestTimeout;
+    server.keepAliveTimeout = this.timeouts.keepAliveTimeout;
     server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
       logger.debug({ code: error.code }, 'client error');
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      if (socket.writable) socket.end(`HTTP/1.1 ${clientErrorStatus(error.code)}\r\nConnection: close\r\n\r\n`);
       else socket.destroy();
     });
     return server;
