@@ -49,12 +49,25 @@ export function allowedHosts(settings: Pick<GuardSettings, 'port' | 'exposeOnLan
  */
 export function hostGuard(settings: () => GuardSettings): Middleware {
   return async function checkHost(ctx: Context, next: Next) {
+    // Node keeps only the first of repeated Host lines, and RFC 9112 section 3.2 requires rejecting such a request.
+    if (countHeaderLines(ctx.req.rawHeaders, 'host') > 1) {
+      throw new ApiError('HOST_NOT_ALLOWED', 'Send exactly one Host header.');
+    }
     const host = ctx.get('host').toLowerCase();
     if (host === '' || !allowedHosts(settings()).has(host)) {
       throw new ApiError('HOST_NOT_ALLOWED', 'Use http://127.0.0.1, http://localhost or http://[::1] with the configured port.');
     }
     await next();
   };
+}
+
+/** Counts the lines of one header in Node's flat [name, value, name, value, ...] list. */
+function countHeaderLines(rawHeaders: readonly string[], name: string): number {
+  let count = 0;
+  for (let index = 0; index < rawHeaders.length; index += 2) {
+    if (rawHeaders[index]?.toLowerCase() === name) count += 1;
+  }
+  return count;
 }
 
 function ownOrigins(ctx: Context): string[] {
