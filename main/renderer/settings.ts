@@ -252,8 +252,9 @@ function formatTime(epochMilliseconds: number): HTMLTimeElement {
   return time;
 }
 
-function cell(content: string | Node): HTMLTableCellElement {
+function cell(content: string | Node, className?: string): HTMLTableCellElement {
   const element = document.createElement('td');
+  if (className !== undefined) element.className = className;
   element.append(content);
   return element;
 }
@@ -268,10 +269,10 @@ function renderTokens(tokens: TokenInfo[]): void {
     revoke.addEventListener('click', () => void revokeToken(token.id));
     row.append(
       cell(token.username),
-      cell(token.serverUrl),
+      cell(token.serverUrl, 'url'),
       cell(formatTime(token.issuedAt)),
       cell(formatTime(token.expiresAt)),
-      cell(revoke),
+      cell(revoke, 'action'),
     );
     return row;
   });
@@ -364,6 +365,8 @@ async function start(): Promise<void> {
   });
 
   api.onTokensChanged(() => void loadTokens());
+  // Scripts may have logged in while the window was in the background.
+  window.addEventListener('focus', () => void loadTokens());
 
   const [settingsResult, statusResult] = await Promise.all([api.getSettings(), api.getStatus()]);
   if (settingsResult.ok) {
