@@ -1,0 +1,168 @@
+// Shared setup of the host integration tests: a real LocalApiHost driving the compiled sidecar over loopback.
+
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+import { readDiscoveryFile } from '../../main/host/discovery-file.js';
+import { startDevSignalingServer } from '../../fixtures/dev-signaling-server.js';
+import { LocalApiHost } from '../../main/host/local-api-host.js';
+import { MemorySettingsStore } from '../../main/host/settings-store.js';
+import { ChildProcessLauncher } from '../../main/node/child-process-launcher.js';
+import { copyDemoDatabase, makeTempDir } from '../helpers/fixture-db.js';
+import { RecordingLog } from '../main/host/fake-sidecar.js';
+
+import type { DevSignalingServer } from '../../fixtures/dev-signaling-server.js';
+import type { DiscoveryInfo } from '../../main/host/discovery-file.js';
+import type { SidecarStatus } from '../../shared/protocol.js';
+import type { LocalApiSettings } from '../../shared/settings.js';
+
+export const ALICE = { username: 'alice', password: 'correct horse battery staple' };
+
+/** Finds a free loopback port by binding port 0; another process may take it before the sidecar binds. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('the probe server has no TCP address');
+  return address.port;
+}
+
+export interface HostHarness {
+  host: LocalApiHost;
+  log: RecordingLog;
+  sidecarLines: string[];
+  signaling: DevSignalingServer[];
+  discoveryFilePath: string;
+  close(): Promise<void>;
+}
+
+/** Starts a host with the API disabled, a fresh copy of the demo database and `signalingCount` dev servers. */
+export async function createHostHarness(signalingCount = 1, settings: Partial<LocalApiSettings> = {}): Promise<HostHarness> {
+  const databasePath = await copyDemoDatabase();
+  const stateDir = await makeTempDir('host-integration-');
+  const signaling: DevSignalingServer[] = [];
+  for (let index = 0; index < signalingCount; index += 1) signaling.push(await startDevSignalingServer({ port: 0 }));
+
+  const log = new RecordingLog();
+  const sidecarLines: string[] = [];
+  const discoveryFilePath = join(stateDir, 'local-api.json');
+  const host = new LocalApiHost({
+    launcher: new ChildProcessLauncher({ onLogLine: ({ line, pid }) => sidecarLines.push(`[${pid}] ${line}`) }),
+    databasePath,
+    settingsStore: new MemorySettingsStore({
+      allowedServers: signaling.map((server) => server.url),
+      port: await freePort(),
+      ...settings,
+    }),
+    discoveryFilePath,
+    log,
+  });
+  await host.start();
+
+  return {
+    host,
+    log,
+    sidecarLines,
+    signaling,
+    discoveryFilePath,
+    async close() {
+      await host.stop();
+      await Promise.all(signaling.map((server) => server.close()));
+    },
+  };
+}
+
+/** Resolves with the first status, current or later, that `accept` takes; rejects after `timeoutMs`. */
+export function waitForStatus(
+  host: LocalApiHost,
+  accept: (status: SidecarStatus) => boolean,
+  timeoutMs = 15_000,
+): Promise<SidecarStatus> {
+  return new Promise((resolve, reject) => {
+    if (accept(host.getStatus())) {
+      resolve(host.getStatus());
+      return;
+    }
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`no matching status within ${timeoutMs} ms; last: ${JSON.stringify(host.getStatus())}`));
+    }, timeoutMs);
+    const unsubscribe = host.onStatus((status) => {
+      if (!accept(status)) return;
+      clearTimeout(timer);
+      unsubscribe();
+      resolve(status);
+    });
+  });
+}
+
+export function isListeningOn(port: number): (status: SidecarStatus) => boolean {
+  return (status) => status.state === 'listening' && status.port === port;
+}
+
+/** Logs in through the API and returns the token. */
+export async function login(port: number, serverUrl: string): Promise<string> {
+  const response = await fetch(`http://127.0.0.1:${port}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...ALICE, serverUrl }),
+  });
+  const body = (await response.json()) as { token?: string };
+  if (response.status !== 200 || typeof body.token !== 'string') {
+    throw new Error(`login failed with ${response.status}: ${JSON.stringify(body)}`);
+  }
+  return body.token;
+}
+
+export interface ProfileResult {
+  status: number;
+  code?: string;
+  username?: string;
+}
+
+export async function getProfile(port: number, token: string): Promise<ProfileResult> {
+  const response = await fetch(`http://127.0.0.1:${port}/api/profile`, { headers: { authorization: `Bearer ${token}` } });
+  const body = (await response.json()) as { code?: string; username?: string };
+  return { status: response.status, code: body.code, username: body.username };
+}
+
+/** Returns the error code of a failed connection, such as ECONNREFUSED, or null when the port accepts the connection. */
+export async function connectionError(port: number): Promise<string | null> {
+  try {
+    await fetch(`http://127.0.0.1:${port}/api/health`, { signal: AbortSignal.timeout(2_000) });
+    return null;
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause;
+    return cause?.code ?? (error as Error).name;
+  }
+}
+
+const POLL_INTERVAL_MS = 25;
+const POLL_ATTEMPTS = 200;
+
+/**
+ * Polls the discovery file until it names `port`, or is gone when `port` is
+ * null, because the host writes it in the background after a status change.
+ * Returns the last content read.
+ */
+export async function waitForDiscovery(path: string, port: number | null): Promise<DiscoveryInfo | null> {
+  let info: DiscoveryInfo | null = null;
+  for (let attempt = 0; attempt < POLL_ATTEMPTS; attempt += 1) {
+    info = await readDiscoveryFile(path);
+    if (port === null ? info === null : info?.port === port) return info;
+    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+  }
+  return info;
+}
+
+/** Polls `url` until it returns `expected`, because the sidecar applies a configure asynchronously; returns the last status. */
+export async function pollStatusCode(url: string, expected: number): Promise<number> {
+  let status = 0;
+  for (let attempt = 0; attempt < POLL_ATTEMPTS; attempt += 1) {
+    status = (await fetch(url)).status;
+    if (status === expected) return status;
+    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+  }
+  return status;
+}
