@@ -45,6 +45,12 @@ export function toDatabaseApiError(error: NodeJS.ErrnoException): ApiError {
         'DATABASE_UNAVAILABLE',
         'The desktop database file is missing, or its folder does not allow the shared-memory (-shm) file that WAL mode needs.',
       );
+    // A read on a read-only connection fails this way when WAL mode needs a -shm file that the folder does not let it create.
+    case 'SQLITE_READONLY':
+      return new ApiError(
+        'DATABASE_UNAVAILABLE',
+        'The folder of the desktop database is read-only and has no -shm file, which WAL mode needs; make the folder writable or start the desktop app.',
+      );
     default:
       return new ApiError('DATABASE_UNAVAILABLE', 'The desktop database could not be read.');
   }
