@@ -169,7 +169,7 @@ export async function runDesktopApp(electron: DesktopElectron, options: DesktopO
   let host: LocalApiHost | null = null;
   let stopState: 'running' | 'stopping' | 'stopped' = 'running';
 
-  // The first before-quit is cancelled until the sidecar has stopped; the quit that follows passes through.
+  // The first before-quit is cancelled until the sidecar has stopped, and the quit that follows passes through.
   app.on('before-quit', (event) => {
     if (host === null || stopState === 'stopped') return;
     event.preventDefault();
@@ -253,7 +253,7 @@ export async function runDesktopApp(electron: DesktopElectron, options: DesktopO
 
   openWindow();
 
-  // A failed start is reported in the status line; it must not reject into Electron and close the app.
+  // A failed start is logged, because a rejection here would reach the entry point and end the app.
   await runningHost.start().catch((error: unknown) => {
     log.error({ error: (error as Error).message }, 'starting the local API failed');
   });

@@ -31,7 +31,7 @@ export interface LocalApiError {
 /** Result of every handler: errors are returned, not thrown, so that their messages cross IPC intact. */
 export type IpcResult<T> = { ok: true; value: T } | { ok: false; error: LocalApiError };
 
-/** API of `window.localApi`; every value crosses the context bridge as a structured clone. */
+/** API of `window.localApi`. Every value crosses the context bridge as a structured clone. */
 export interface LocalApi {
   getSettings(): Promise<IpcResult<LocalApiSettings>>;
   updateSettings(change: Partial<LocalApiSettings>): Promise<IpcResult<LocalApiSettings>>;
@@ -39,9 +39,9 @@ export interface LocalApi {
   listTokens(): Promise<IpcResult<TokenInfo[]>>;
   revokeToken(tokenId: string): Promise<IpcResult<null>>;
   revokeAllTokens(): Promise<IpcResult<null>>;
-  /** Calls `callback` on every status change; the returned function unsubscribes. */
+  /** Calls `callback` on every status change and returns the function that unsubscribes. */
   onStatus(callback: (status: SidecarStatus) => void): () => void;
-  /** Calls `callback` when tokens may have changed (a login, logout, revoke or sidecar exit); returns an unsubscribe function. */
+  /** Calls `callback` when tokens may have changed, such as after a revoke or a sidecar exit. Returns the function that unsubscribes. */
   onTokensChanged(callback: () => void): () => void;
 }
 

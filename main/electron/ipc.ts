@@ -12,7 +12,7 @@ import type { HostLog } from '../host/host-log.js';
 import type { LocalApiController } from '../host/types.js';
 import type { IpcResult, LocalApiChannel, LocalApiError, LocalApiMethod } from './ipc-channels.js';
 
-/** Maximum length of a token id; ids are short opaque strings made by the sidecar. */
+/** Maximum length of a token id. The sidecar makes UUIDs (36 characters), so this leaves room for another format. */
 export const MAX_TOKEN_ID_LENGTH = 128;
 /** Maximum length of one URL or origin in a settings list. */
 export const MAX_LIST_ENTRY_LENGTH = 2048;
@@ -98,7 +98,7 @@ function fieldErrorsOf(error: yup.ValidationError): Record<string, string[]> {
   return fieldErrors;
 }
 
-/** Runs a yup validation and returns its errors by field; an empty object means the value is valid. */
+/** Runs a yup validation and returns its errors by field, or an empty object when the value is valid. */
 function collectFieldErrors(validate: () => unknown): Record<string, string[]> {
   try {
     validate();
@@ -155,7 +155,7 @@ function rejectArgument(method: LocalApiMethod, input: unknown): void {
   if (input !== undefined) throw new InvalidInputError(`${method} takes no argument.`);
 }
 
-/** The functions behind `window.localApi`; each accepts untrusted input and never throws. */
+/** The functions behind `window.localApi`. Each accepts untrusted input and returns errors as results instead of rejecting. */
 export type LocalApiHandlers = {
   getSettings(input?: unknown): Promise<IpcResult<LocalApiSettings>>;
   updateSettings(change: unknown): Promise<IpcResult<LocalApiSettings>>;
@@ -163,9 +163,9 @@ export type LocalApiHandlers = {
   listTokens(input?: unknown): Promise<IpcResult<TokenInfo[]>>;
   revokeToken(tokenId: unknown): Promise<IpcResult<null>>;
   revokeAllTokens(input?: unknown): Promise<IpcResult<null>>;
-  /** Subscribes to status changes; the returned function unsubscribes. */
+  /** Subscribes to status changes and returns the function that unsubscribes. */
   onStatus(listener: (status: SidecarStatus) => void): () => void;
-  /** Subscribes to possible token changes; a controller without this event never calls the listener. */
+  /** Subscribes to possible token changes. With a controller that has no such event, the listener is never called. */
   onTokensChanged(listener: () => void): () => void;
 };
 
@@ -174,7 +174,7 @@ export type LocalApiControllerWithTokenEvents = LocalApiController & {
   onTokensChanged?(listener: () => void): () => void;
 };
 
-/** Turns an exception into a result; only validation errors carry field errors. */
+/** Turns an exception into an error result. Only validation errors carry field errors. */
 function errorResult(method: LocalApiMethod, error: unknown, log: HostLog | undefined): { ok: false; error: LocalApiError } {
   if (error instanceof InvalidInputError) {
     const result: LocalApiError = { code: 'INVALID_INPUT', message: error.message };
@@ -248,8 +248,8 @@ const HANDLER_METHODS: readonly LocalApiMethod[] = [
 /**
  * Registers every handler with `ipcMain.handle` and pushes status and token
  * changes to the Settings window. Calls from any other web contents are rejected with
- * FORBIDDEN_SENDER. Returns a function that removes the handlers and the
- * status subscription.
+ * FORBIDDEN_SENDER. Returns a function that removes the handlers and both
+ * subscriptions.
  */
 export function registerLocalApiIpc(
   ipcMain: Pick<IpcMain, 'handle' | 'removeHandler'>,

@@ -1,4 +1,4 @@
-// Logic of the "Local API" Settings page; it reaches the host only through `window.localApi`, which the preload exposes.
+// Logic of the "Local API" Settings page, which reaches the host only through the preload's `window.localApi`.
 
 import type { SidecarStatus, TokenInfo } from '../../shared/protocol.js';
 import type { LocalApiSettings } from '../../shared/settings.js';
@@ -54,7 +54,7 @@ function enqueue<T>(operation: () => Promise<T>): Promise<T> {
 
 // ---- errors ----
 
-/** The input that a field error describes, marked with aria-invalid. */
+/** Returns the input that a field error describes, which gets aria-invalid. */
 function inputOfField(field: string): HTMLInputElement | null {
   const id = (LIST_KEYS as readonly string[]).includes(field) ? `${field}-input` : field;
   const element = document.getElementById(id);
@@ -151,7 +151,7 @@ async function applyChange(change: Partial<LocalApiSettings>, fields: readonly s
       return true;
     }
     showError(result.error, fields[0]);
-    // The port field keeps the rejected value so the user can correct it; toggles snap back to the saved state.
+    // The port field keeps the rejected value so the user can correct it, while toggles snap back to the saved state.
     renderSettings({ keepPortInput: 'port' in change });
     return false;
   });
@@ -359,7 +359,7 @@ async function start(): Promise<void> {
   api.onStatus((next) => {
     status = next;
     renderStatus();
-    // A new listening state means a restarted sidecar, whose token list may differ.
+    // A state change may mean a restarted sidecar, whose token list is empty.
     if (next.state !== lastState) void loadTokens();
     lastState = next.state;
   });

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { chromium } from 'playwright-core';
 
-import { startDevSignalingServer, DEV_ACCOUNTS } from '../../fixtures/dev-signaling-server.js';
+import { DEV_ACCOUNTS, startDevSignalingServer } from '../../fixtures/dev-signaling-server.js';
 import { createLocalApiHandlers } from '../../main/electron/ipc.js';
 import { LocalApiHost } from '../../main/host/local-api-host.js';
 import { FileSettingsStore } from '../../main/host/settings-store.js';
@@ -36,7 +36,7 @@ const CONTENT_TYPES: Record<string, string> = {
 
 const HANDLER_METHODS = new Set(['getSettings', 'updateSettings', 'getStatus', 'listTokens', 'revokeToken', 'revokeAllTokens']);
 
-/** Serves the compiled renderer folder on 127.0.0.1 with an ephemeral port; only GET of files inside it. */
+/** Serves GET requests for files in the compiled renderer folder on 127.0.0.1, on an ephemeral port. */
 async function serveRenderer(): Promise<{ origin: string; close(): Promise<void> }> {
   const server = createServer((request, response) => {
     const pathname = decodeURIComponent(new URL(request.url ?? '/', 'http://127.0.0.1').pathname);
@@ -61,7 +61,7 @@ async function serveRenderer(): Promise<{ origin: string; close(): Promise<void>
   };
 }
 
-/** Returns a TCP port that was free on 127.0.0.1 a moment ago; the sidecar's settings reject port 0. */
+/** Returns a TCP port that was free on 127.0.0.1 a moment ago, because the sidecar's settings reject port 0. */
 async function freeLoopbackPort(): Promise<number> {
   const probe = createServer();
   await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
@@ -72,7 +72,7 @@ async function freeLoopbackPort(): Promise<number> {
 
 /**
  * Installs `window.localApi` in the page before its scripts run. Calls go
- * through one exposed binding to the handler functions; pushes arrive through
+ * through one exposed binding to the handler functions. Pushes arrive through
  * `window.__localApiPush`, as ipcRenderer events would.
  */
 async function installLocalApi(page: Page, handlers: LocalApiHandlers): Promise<void> {

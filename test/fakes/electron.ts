@@ -18,8 +18,8 @@ import type {
   WebContents,
   WindowOpenHandlerResponse,
 } from 'electron';
-import type { HostLog } from '../../main/host/host-log.js';
 import type { DesktopAppModule, DesktopWebContents, DesktopWindow } from '../../main/electron/desktop.js';
+import type { HostLog } from '../../main/host/host-log.js';
 import type { HostToSidecarMessage, SidecarToHostMessage, TokenInfo } from '../../shared/protocol.js';
 
 /**
@@ -39,7 +39,7 @@ export class FakeMessagePort extends EventEmitter implements MessagePortMain {
     for (const port of transfer) {
       if (!(port instanceof FakeMessagePort)) throw new TypeError('Only FakeMessagePort objects can be transferred.');
     }
-    // structuredClone throws on functions and class instances, as Electron's serializer does.
+    // Electron serializes port messages with the structured clone algorithm, so functions fail here as they would there.
     const event: MessageEvent = { data: structuredClone(message), ports: [...transfer] };
     setImmediate(() => peer.#deliver(event));
   }
@@ -90,7 +90,7 @@ let nextPid = 41_000;
 /**
  * A forked utility process that never runs code. It emits 'spawn' on the next
  * tick, exposes piped stdout and stderr, and throws when a message is posted
- * after exit, which Electron's wrapper does not report.
+ * after exit, so that a test fails on such a post.
  */
 export class FakeUtilityProcess extends EventEmitter implements UtilityProcess {
   pid: number | undefined = undefined;
@@ -401,7 +401,7 @@ export class FakeSidecar {
   }
 }
 
-/** Resolves once `condition` holds, polling every 5 ms; rejects after `timeoutMs` with `description`. */
+/** Resolves once `condition` holds, polling every 5 ms. Rejects after `timeoutMs` with `description` in the message. */
 export async function waitFor(condition: () => boolean, description: string, timeoutMs = 2_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
