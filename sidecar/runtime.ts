@@ -109,6 +109,7 @@ export class SidecarRuntime {
       ...this.options.appOptions,
     });
     this.tokens = tokens;
+    tokens.onChange = () => this.options.send({ type: 'tokensChanged' });
     const handler = app.callback();
     if (this.listeners) {
       this.listeners.setHandler(handler);

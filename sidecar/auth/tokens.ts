@@ -50,6 +50,8 @@ function toInfo(stored: StoredToken): TokenInfo {
 
 export class TokenStore {
   private readonly tokens = new Map<string, StoredToken>();
+  /** Called after a login or logout changes the set of tokens, so the host can refresh its list. */
+  onChange: (() => void) | undefined;
 
   constructor(
     private readonly now: () => number = Date.now,
@@ -66,6 +68,7 @@ export class TokenStore {
     const issuedAt = this.now();
     const stored: StoredToken = { ...owner, id: randomUUID(), issuedAt, expiresAt: issuedAt + TOKEN_LIFETIME_MS };
     this.tokens.set(digest(token), stored);
+    this.onChange?.();
     return { token, info: toInfo(stored) };
   }
 
@@ -83,7 +86,9 @@ export class TokenStore {
   }
 
   revoke(token: string): boolean {
-    return this.tokens.delete(digest(token));
+    const revoked = this.tokens.delete(digest(token));
+    if (revoked) this.onChange?.();
+    return revoked;
   }
 
   revokeById(tokenId: string): boolean {
