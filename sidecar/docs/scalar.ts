@@ -39,6 +39,8 @@ export const SCALAR_CONFIGURATION = {
   showDeveloperTools: 'never',
   hideClientButton: true,
   documentDownloadType: 'json',
+  // The API has few operations, so every tag starts open and each operation is visible without clicks.
+  defaultOpenAllTags: true,
   persistAuth: false,
   theme: 'default',
   metaData: { title: 'MetoYou Local API reference' },
@@ -85,6 +87,7 @@ export class ScalarDocs {
 
   async #sendPage(ctx: Context): Promise<void> {
     const bundle = await this.#bundleVersion();
+    // Scalar 1.46.4 injects its CSS as <style> elements at run time; without this the page renders unstyled.
     setSecurityHeaders(ctx, { inlineStyles: true });
     ctx.set('Cache-Control', REVALIDATE_CACHE_CONTROL);
     ctx.type = 'text/html; charset=utf-8';
