@@ -2,7 +2,7 @@
 
 import { expect } from 'chai';
 
-import { connectionError, createHostHarness, getProfile, isListeningOn, login, waitForStatus } from './host-harness.js';
+import { connectionError, createHostHarness, getProfile, isListeningOn, login, request, waitForStatus } from './host-harness.js';
 
 import type { SidecarStatus } from '../../shared/protocol.js';
 import type { HostHarness } from './host-harness.js';
@@ -46,7 +46,7 @@ describe('LocalApiHost crash isolation', function () {
 
     expect(restarted.pid).to.be.a('number');
     expect(isAlive(oldPid)).to.equal(false);
-    expect((await fetch(`http://127.0.0.1:${port}/api/health`)).status).to.equal(200);
+    expect((await request(`http://127.0.0.1:${port}/api/health`)).status).to.equal(200);
     expect(await getProfile(port, oldToken), 'tokens died with the process').to.deep.include({
       status: 401,
       code: 'INVALID_TOKEN',
@@ -85,6 +85,6 @@ describe('LocalApiHost crash isolation', function () {
     const retried = await waitForStatus(host, listeningWithNewPid(port, lastPid));
 
     expect(retried.pid).to.not.be.oneOf(killed);
-    expect((await fetch(`http://127.0.0.1:${port}/api/health`)).status).to.equal(200);
+    expect((await request(`http://127.0.0.1:${port}/api/health`)).status).to.equal(200);
   });
 });

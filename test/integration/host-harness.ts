@@ -1,7 +1,10 @@
 // Shared setup of the host integration tests: a real LocalApiHost driving the compiled sidecar over loopback.
 
-import { createServer } from 'node:net';
+import { Agent } from 'node:http';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
+
+import nodeFetch from 'node-fetch';
 
 import { readDiscoveryFile } from '../../main/host/discovery-file.js';
 import { startDevSignalingServer } from '../../fixtures/dev-signaling-server.js';
@@ -17,6 +20,31 @@ import type { SidecarStatus } from '../../shared/protocol.js';
 import type { LocalApiSettings } from '../../shared/settings.js';
 
 export const ALICE = { username: 'alice', password: 'correct horse battery staple' };
+
+/**
+ * Agent without keep-alive, because a pooled socket to a sidecar that has
+ * since moved port or been killed fails with a socket error instead of
+ * reaching the current server.
+ */
+const freshConnections = new Agent({ keepAlive: false });
+
+export interface HttpResult {
+  status: number;
+  body: unknown;
+}
+
+/** Sends one request on a new connection and parses a JSON body when there is one. */
+export async function request(url: string, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<HttpResult> {
+  const response = await nodeFetch(url, { ...init, agent: freshConnections });
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // Non-JSON bodies, such as the HTML of /docs, stay text.
+  }
+  return { status: response.status, body };
+}
 
 /** Finds a free loopback port by binding port 0; another process may take it before the sidecar binds. */
 export async function freePort(): Promise<number> {
@@ -103,16 +131,16 @@ export function isListeningOn(port: number): (status: SidecarStatus) => boolean 
 
 /** Logs in through the API and returns the token. */
 export async function login(port: number, serverUrl: string): Promise<string> {
-  const response = await fetch(`http://127.0.0.1:${port}/api/auth/login`, {
+  const response = await request(`http://127.0.0.1:${port}/api/auth/login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ ...ALICE, serverUrl }),
   });
-  const body = (await response.json()) as { token?: string };
-  if (response.status !== 200 || typeof body.token !== 'string') {
-    throw new Error(`login failed with ${response.status}: ${JSON.stringify(body)}`);
+  const token = (response.body as { token?: unknown }).token;
+  if (response.status !== 200 || typeof token !== 'string') {
+    throw new Error(`login failed with ${response.status}: ${JSON.stringify(response.body)}`);
   }
-  return body.token;
+  return token;
 }
 
 export interface ProfileResult {
@@ -122,20 +150,25 @@ export interface ProfileResult {
 }
 
 export async function getProfile(port: number, token: string): Promise<ProfileResult> {
-  const response = await fetch(`http://127.0.0.1:${port}/api/profile`, { headers: { authorization: `Bearer ${token}` } });
-  const body = (await response.json()) as { code?: string; username?: string };
+  const response = await request(`http://127.0.0.1:${port}/api/profile`, { headers: { authorization: `Bearer ${token}` } });
+  const body = response.body as { code?: string; username?: string };
   return { status: response.status, code: body.code, username: body.username };
 }
 
-/** Returns the error code of a failed connection, such as ECONNREFUSED, or null when the port accepts the connection. */
-export async function connectionError(port: number): Promise<string | null> {
-  try {
-    await fetch(`http://127.0.0.1:${port}/api/health`, { signal: AbortSignal.timeout(2_000) });
-    return null;
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause;
-    return cause?.code ?? (error as Error).name;
-  }
+/** Opens a TCP connection to the port and returns the error code, such as ECONNREFUSED, or null when it connects. */
+export function connectionError(port: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.setTimeout(2_000, () => {
+      socket.destroy();
+      resolve('ETIMEDOUT');
+    });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(null);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+  });
 }
 
 const POLL_INTERVAL_MS = 25;
@@ -160,7 +193,7 @@ export async function waitForDiscovery(path: string, port: number | null): Promi
 export async function pollStatusCode(url: string, expected: number): Promise<number> {
   let status = 0;
   for (let attempt = 0; attempt < POLL_ATTEMPTS; attempt += 1) {
-    status = (await fetch(url)).status;
+    status = (await request(url)).status;
     if (status === expected) return status;
     await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
   }

@@ -10,6 +10,7 @@ import {
   isListeningOn,
   login,
   pollStatusCode,
+  request,
   waitForDiscovery,
   waitForStatus,
 } from './host-harness.js';
@@ -37,7 +38,7 @@ describe('LocalApiHost with the real sidecar', function () {
     const status = await waitForStatus(host, isListeningOn(port));
 
     expect(status.baseUrl).to.equal(`http://127.0.0.1:${port}`);
-    const health = await fetch(`http://127.0.0.1:${port}/api/health`);
+    const health = await request(`http://127.0.0.1:${port}/api/health`);
     expect(health.status).to.equal(200);
     const token = await login(port, harness.signaling[0]?.url ?? '');
     expect(await getProfile(port, token)).to.deep.include({ status: 200, username: 'alice' });
@@ -117,7 +118,7 @@ describe('LocalApiHost with the real sidecar', function () {
     await host.updateSettings({ enabled: true });
     await waitForStatus(host, isListeningOn(port));
     const pid = host.getStatus().pid;
-    expect((await fetch(`http://127.0.0.1:${port}/docs`)).status, 'off by default').to.equal(404);
+    expect((await request(`http://127.0.0.1:${port}/docs`)).status, 'off by default').to.equal(404);
 
     await host.updateSettings({ scalarDocs: true });
 
