@@ -113,7 +113,8 @@ export class LocalApiHost implements LocalApiController {
       this.closed = false;
       this.settings = await this.settingsStore.load();
       this.log.info({ enabled: this.settings.enabled, port: this.settings.port }, 'local API host started');
-      if (this.settings.enabled) this.launch();
+      // A second start() must not fork a second sidecar next to a running or restarting one.
+      if (this.settings.enabled && this.current === null && this.restartTimer === null) this.launch();
     });
   }
 

@@ -111,6 +111,14 @@ describe('LocalApiHost', () => {
       expect(log.find('sidecar started')?.fields.pid).to.equal(launcher.last.pid);
     });
 
+    it('launches once when started twice', async () => {
+      await startEnabled();
+
+      await host.start();
+
+      expect(launcher.handles).to.have.length(1);
+    });
+
     const changes: { name: string; change: Partial<LocalApiSettings>; expected: Record<string, unknown> }[] = [
       { name: 'port', change: { port: 18080 }, expected: { port: 18080 } },
       { name: 'LAN exposure', change: { exposeOnLan: true }, expected: { exposeOnLan: true } },
