@@ -158,7 +158,7 @@ export function buildOpenApiDocument(): OpenAPIObject {
   builder.addPath('/docusaurus/{path}', {
     get: {
       ...docsOperation('/docusaurus', 'Open the documentation site', 'The Docusaurus documentation site, served offline. Answers 404 `DOCS_DISABLED` unless Docusaurus docs are enabled in Settings.'),
-      parameters: [{ name: 'path', in: 'path', required: true, description: 'Page or asset path inside the site.', schema: { type: 'string' } }],
+      parameters: [{ name: 'path', in: 'path', required: true, description: 'Page or asset path inside the site.', schema: { type: 'string' }, example: 'docs/reference' }],
     },
   });
   cached = builder.getSpec();

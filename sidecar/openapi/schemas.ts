@@ -8,6 +8,17 @@ const nullableString: SchemaObject = { type: ['string', 'null'] };
 const nullableTimestamp: SchemaObject = { type: ['integer', 'null'], description: 'Unix time in milliseconds, or null.' };
 const timestamp: SchemaObject = { type: 'integer', description: 'Unix time in milliseconds.' };
 
+const USER_REQUIRED = ['id', 'username', 'displayName', 'avatarUrl', 'status', 'createdAt'];
+
+const USER_PROPERTIES: Record<string, SchemaObject> = {
+  id: { type: 'string' },
+  username: { type: 'string' },
+  displayName: { type: 'string' },
+  avatarUrl: nullableString,
+  status: { type: 'string', description: 'Last known presence, such as `online` or `offline`.' },
+  createdAt: timestamp,
+};
+
 function ref(name: string): SchemaObject {
   return { $ref: `#/components/schemas/${name}` };
 }
@@ -79,29 +90,20 @@ export const SCHEMAS: Record<string, SchemaObject> = {
   User: {
     type: 'object',
     description: 'A user known to this device. Extra keys of local app state may follow the documented ones.',
-    required: ['id', 'username', 'displayName', 'avatarUrl', 'status', 'createdAt'],
+    required: USER_REQUIRED,
     additionalProperties: true,
-    properties: {
-      id: { type: 'string' },
-      username: { type: 'string' },
-      displayName: { type: 'string' },
-      avatarUrl: nullableString,
-      status: { type: 'string', description: 'Last known presence, such as `online` or `offline`.' },
-      createdAt: timestamp,
-    },
+    properties: USER_PROPERTIES,
   },
   RoomUser: {
-    allOf: [
-      ref('User'),
-      {
-        type: 'object',
-        required: ['role', 'joinedAt'],
-        properties: {
-          role: { type: 'string', description: 'Role in the room, such as `owner`, `moderator` or `member`.' },
-          joinedAt: timestamp,
-        },
-      },
-    ],
+    type: 'object',
+    description: 'A room member: the user with the role in the room.',
+    required: [...USER_REQUIRED, 'role', 'joinedAt'],
+    additionalProperties: true,
+    properties: {
+      ...USER_PROPERTIES,
+      role: { type: 'string', description: 'Role in the room, such as `owner`, `moderator` or `member`.' },
+      joinedAt: timestamp,
+    },
   },
   Room: {
     type: 'object',
