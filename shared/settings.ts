@@ -151,8 +151,12 @@ export class InvalidSettingsError extends Error {
 
 /** Validates and normalizes settings; missing fields take their defaults. Throws InvalidSettingsError. */
 export function parseSettings(input: unknown): LocalApiSettings {
+  if (input !== undefined && input !== null && (typeof input !== 'object' || Array.isArray(input))) {
+    throw new InvalidSettingsError(['Settings must be an object.']);
+  }
   try {
-    const parsed = settingsSchema.validateSync(input ?? {}, { abortEarly: false, stripUnknown: false });
+    // The fields are strict, so yup does not fill defaults itself; merging them first does.
+    const parsed = settingsSchema.validateSync({ ...DEFAULT_SETTINGS, ...(input ?? {}) }, { abortEarly: false, stripUnknown: false });
     return {
       ...parsed,
       allowedServers: [...parsed.allowedServers],

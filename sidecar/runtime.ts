@@ -37,21 +37,27 @@ export class SidecarRuntime {
       case 'configure':
         this.enqueue(() => this.configure(message.settings));
         return;
+      // Token messages wait behind earlier configure messages, so a list never shows tokens a configure revokes.
       case 'listTokens':
-        this.options.send({ type: 'tokens', requestId: message.requestId, tokens: this.tokens?.list() ?? [] });
+        this.enqueue(async () => {
+          this.options.send({ type: 'tokens', requestId: message.requestId, tokens: this.tokens?.list() ?? [] });
+        });
         return;
       case 'revokeToken':
-        if (this.tokens?.revokeById(message.tokenId)) {
-          logger.info({ tokenId: message.tokenId }, 'revoked a token from Settings');
+        this.enqueue(async () => {
+          if (this.tokens?.revokeById(message.tokenId)) {
+            logger.info({ tokenId: message.tokenId }, 'revoked a token from Settings');
+            this.options.send({ type: 'tokensChanged' });
+          }
+        });
+        return;
+      case 'revokeAllTokens':
+        this.enqueue(async () => {
+          const count = this.tokens?.revokeAll() ?? 0;
+          logger.info({ count }, 'revoked all tokens from Settings');
           this.options.send({ type: 'tokensChanged' });
-        }
+        });
         return;
-      case 'revokeAllTokens': {
-        const count = this.tokens?.revokeAll() ?? 0;
-        logger.info({ count }, 'revoked all tokens from Settings');
-        this.options.send({ type: 'tokensChanged' });
-        return;
-      }
       case 'shutdown':
         this.enqueue(() => this.shutdown());
         return;
