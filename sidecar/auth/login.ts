@@ -1,6 +1,6 @@
 // Login: validates the request, throttles failures, checks the credentials with an allowed signaling server, and issues a token.
 
-import { RateLimiterMemory } from 'rate-limiter-flexible';
+import type { RateLimiterMemory } from 'rate-limiter-flexible';
 import * as yup from 'yup';
 
 import { InvalidServerUrlError, normalizeServerUrl } from '../../shared/settings.js';
@@ -63,15 +63,26 @@ export function parseLoginBody(body: unknown): LoginBody {
   }
 }
 
+interface Limiters {
+  perClient: RateLimiterMemory;
+  global: RateLimiterMemory;
+}
+
 export class LoginService {
-  private readonly perClient: RateLimiterMemory;
-  private readonly global: RateLimiterMemory;
   private readonly options: LoginThrottleOptions;
+  private limitersPromise: Promise<Limiters> | undefined;
 
   constructor(private readonly dependencies: LoginDependencies) {
     this.options = dependencies.throttle ?? DEFAULT_LOGIN_THROTTLE;
-    this.perClient = new RateLimiterMemory({ points: this.options.perClientFailures, duration: this.options.windowSeconds });
-    this.global = new RateLimiterMemory({ points: this.options.globalFailures, duration: this.options.windowSeconds });
+  }
+
+  /** Creates the failure counters on the first login, because the limiter package is slow to load and most runs never log in. */
+  private limiters(): Promise<Limiters> {
+    this.limitersPromise ??= import('rate-limiter-flexible').then(({ RateLimiterMemory: Limiter }) => ({
+      perClient: new Limiter({ points: this.options.perClientFailures, duration: this.options.windowSeconds }),
+      global: new Limiter({ points: this.options.globalFailures, duration: this.options.windowSeconds }),
+    }));
+    return this.limitersPromise;
   }
 
   /** Runs a login for a client address; every failure is an ApiError with a registered code. */
@@ -143,7 +154,8 @@ export class LoginService {
   }
 
   private async rejectIfThrottled(clientAddress: string): Promise<void> {
-    const [client, all] = await Promise.all([this.perClient.get(clientAddress), this.global.get(GLOBAL_KEY)]);
+    const limiters = await this.limiters();
+    const [client, all] = await Promise.all([limiters.perClient.get(clientAddress), limiters.global.get(GLOBAL_KEY)]);
     const blocked = [
       client && client.consumedPoints >= this.options.perClientFailures ? client.msBeforeNext : 0,
       all && all.consumedPoints >= this.options.globalFailures ? all.msBeforeNext : 0,
@@ -159,6 +171,7 @@ export class LoginService {
 
   private async recordFailure(clientAddress: string): Promise<void> {
     // consume() rejects once the points are used up; the next login is then throttled, so that is expected.
-    await Promise.allSettled([this.perClient.consume(clientAddress), this.global.consume(GLOBAL_KEY)]);
+    const limiters = await this.limiters();
+    await Promise.allSettled([limiters.perClient.consume(clientAddress), limiters.global.consume(GLOBAL_KEY)]);
   }
 }

@@ -2,7 +2,6 @@
 
 import type { Readable } from 'node:stream';
 
-import fetch from 'node-fetch';
 
 export const VERIFY_PATH = '/api/auth/verify';
 export const DEFAULT_SIGNALING_TIMEOUT_MS = 5000;
@@ -51,6 +50,8 @@ export async function verifyCredentials(
 ): Promise<VerifyResult> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_SIGNALING_TIMEOUT_MS;
   try {
+    // node-fetch loads on the first login, because most runs of the sidecar never need it.
+    const { default: fetch } = await import('node-fetch');
     const response = await fetch(serverUrl + VERIFY_PATH, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json' },

@@ -2,7 +2,7 @@
 
 import { createRequire } from 'node:module';
 
-import { OpenApiBuilder, type OpenAPIObject, type OperationObject, type ParameterObject, type ResponsesObject } from 'openapi3-ts/oas31';
+import type { OpenApiBuilder as OpenApiBuilderClass, OpenAPIObject, OperationObject, ParameterObject, ResponsesObject } from 'openapi3-ts/oas31';
 import type * as yup from 'yup';
 
 import { ERROR_CODES, problemTypeUri, type ErrorCode } from '../../shared/errors.js';
@@ -11,7 +11,8 @@ import type { ParameterMeta } from '../routes/parameters.js';
 import { apiRoutes } from '../routes/index.js';
 import { SCHEMAS } from './schemas.js';
 
-const packageJson = createRequire(import.meta.url)('../../../package.json') as { version: string };
+const require = createRequire(import.meta.url);
+const packageJson = require('../../../package.json') as { version: string };
 
 export const SERVER_VERSION = packageJson.version;
 
@@ -132,6 +133,8 @@ let cached: OpenAPIObject | undefined;
 /** Returns the OpenAPI document; it depends only on the code, so it is built once. */
 export function buildOpenApiDocument(): OpenAPIObject {
   if (cached) return cached;
+  // openapi3-ts (with its YAML parser) loads on first use, because only the document route needs it and the sidecar should start fast.
+  const { OpenApiBuilder } = require('openapi3-ts/oas31') as { OpenApiBuilder: typeof OpenApiBuilderClass };
   const builder = OpenApiBuilder.create()
     .addOpenApiVersion('3.1.0')
     .addTitle('MetoYou Local API')
