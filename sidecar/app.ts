@@ -79,11 +79,24 @@ function jsonBody(): Middleware {
   };
 }
 
+/**
+ * Keeps only the query parameters a schema declares. Unknown ones are ignored
+ * anyway, and yup looks each input name up in a plain object of fields, so a
+ * name such as `toString` or `__proto__` made it throw a TypeError (a 500).
+ */
+function declaredParameters(schema: { fields: object }, input: Context['query']): Context['query'] {
+  const declared: Context['query'] = {};
+  for (const name of Object.keys(schema.fields)) {
+    if (Object.hasOwn(input, name)) declared[name] = input[name];
+  }
+  return declared;
+}
+
 function routeHandler(route: RouteDefinition<unknown, unknown>, services: RouteServices): Middleware {
   return async function handleRoute(ctx: Context) {
     if (route.auth) requireToken(services.tokens, ctx);
     const params = route.params ? validateParameters(route.params, ctx.params as Record<string, string>) : {};
-    const query = route.query ? validateParameters(route.query, ctx.query) : {};
+    const query = route.query ? validateParameters(route.query, declaredParameters(route.query, ctx.query)) : {};
     const body = await route.handle({ params, query, ctx, services });
     ctx.status = route.response.status;
     if (body !== undefined) ctx.body = body;
