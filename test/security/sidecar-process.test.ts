@@ -173,6 +173,10 @@ describe('sidecar process', function () {
         expect(status.addresses).to.deep.equal(['127.0.0.1']);
       }
       expect(status.baseUrl).to.equal(`http://127.0.0.1:${running.port}`);
+
+      // localhost resolves to 127.0.0.1 or ::1 depending on the machine, and both must work.
+      const byName = await request<Json>(`http://localhost:${running.port}`, '/api/health');
+      expect(byName.status).to.equal(200);
     });
 
     it('listens on nothing but loopback with LAN off', async () => {
