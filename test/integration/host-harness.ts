@@ -1,7 +1,7 @@
 // Shared setup of the host integration tests: a real LocalApiHost driving the compiled sidecar over loopback.
 
 import { Agent } from 'node:http';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 
 import nodeFetch from 'node-fetch';
@@ -13,11 +13,13 @@ import { MemorySettingsStore } from '../../main/host/settings-store.js';
 import { ChildProcessLauncher } from '../../main/node/child-process-launcher.js';
 import { copyDemoDatabase, makeTempDir } from '../helpers/fixture-db.js';
 import { RecordingLog } from '../main/host/fake-sidecar.js';
+import { freePort } from '../helpers/ports.js';
 
 import type { DevSignalingServer } from '../../fixtures/dev-signaling-server.js';
 import type { DiscoveryInfo } from '../../main/host/discovery-file.js';
 import type { SidecarStatus } from '../../shared/protocol.js';
 import type { LocalApiSettings } from '../../shared/settings.js';
+export { freePort };
 
 export const ALICE = { username: 'alice', password: 'correct horse battery staple' };
 
@@ -47,15 +49,6 @@ export async function request(url: string, init: { method?: string; headers?: Re
 }
 
 /** Finds a free loopback port by binding port 0; another process may take it before the sidecar binds. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('the probe server has no TCP address');
-  return address.port;
-}
-
 export interface HostHarness {
   host: LocalApiHost;
   log: RecordingLog;

@@ -9,15 +9,7 @@ import type { SidecarSettings, SidecarStatus, SidecarToHostMessage, TokenInfo } 
 import { SidecarRuntime } from '../../sidecar/runtime.js';
 import { copyDemoDatabase } from '../helpers/fixture-db.js';
 import { DEMO_PASSWORD, DEMO_SERVER_URL, fakeVerify } from '../helpers/api-server.js';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (typeof address !== 'object' || address === null) throw new Error('no port');
-  return address.port;
-}
+import { freePort } from '../helpers/ports.js';
 
 describe('SidecarRuntime', () => {
   let messages: SidecarToHostMessage[];

@@ -15,6 +15,7 @@ import { readDiscoveryFile } from '../../../main/host/discovery-file.js';
 
 import type { ChildProcess } from 'node:child_process';
 import type { Server } from 'node:net';
+import { freePort } from '../../helpers/ports.js';
 
 const CLI_PATH = fileURLToPath(new URL('../../../main/node/cli.js', import.meta.url));
 const START_TIMEOUT_MS = 30_000;
@@ -43,15 +44,6 @@ async function waitForOutput(run: CliRun, text: string): Promise<void> {
     if (Date.now() > deadline) throw new Error(`"${text}" was not printed in time:\n${run.stdout()}\n${run.stderr()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no TCP address');
-  return address.port;
 }
 
 function isAlive(pid: number): boolean {
