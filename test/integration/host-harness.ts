@@ -19,6 +19,7 @@ import type { DevSignalingServer } from '../../fixtures/dev-signaling-server.js'
 import type { DiscoveryInfo } from '../../main/host/discovery-file.js';
 import type { SidecarStatus } from '../../shared/protocol.js';
 import type { LocalApiSettings } from '../../shared/settings.js';
+
 export { freePort };
 
 export const ALICE = { username: 'alice', password: 'correct horse battery staple' };
