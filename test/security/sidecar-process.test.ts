@@ -140,6 +140,20 @@ function tryConnect(host: string, port: number): Promise<string> {
   });
 }
 
+/**
+ * Sends a request after the sidecar rebound or restarted. The old listener
+ * closed its keep-alive connections, and fetch may still pick one from its
+ * pool, so a network error (a TypeError) gets one retry on a new connection.
+ */
+async function requestAfterRebind(baseUrl: string, path: string, options: Parameters<typeof request>[2] = {}) {
+  try {
+    return await request<Json>(baseUrl, path, options);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    return request<Json>(baseUrl, path, options);
+  }
+}
+
 async function sha256File(path: string): Promise<string> {
   return createHash('sha256').update(await readFile(path)).digest('hex');
 }
@@ -199,13 +213,13 @@ describe('sidecar process', function () {
       const status = await waitForStatus(running.host, (next) => next.state === 'listening' && next.addresses.includes('0.0.0.0'), 'LAN listeners');
 
       expect(status.addresses[0]).to.equal('0.0.0.0');
-      const health = await request<Json>(`http://127.0.0.1:${running.port}`, '/api/health');
+      const health = await requestAfterRebind(`http://127.0.0.1:${running.port}`, '/api/health');
       expect(health.status).to.equal(200);
       expect(health.body.exposeOnLan).to.equal(true);
 
       await running.host.updateSettings({ exposeOnLan: false });
       await waitForStatus(running.host, (next) => next.state === 'listening' && !next.addresses.includes('0.0.0.0'), 'loopback listeners again');
-      const back = await request<Json>(`http://127.0.0.1:${running.port}`, '/api/health');
+      const back = await requestAfterRebind(`http://127.0.0.1:${running.port}`, '/api/health');
       expect(back.body.exposeOnLan).to.equal(false);
     });
   });
@@ -314,13 +328,17 @@ describe('sidecar process', function () {
     }
 
     expect(running.hostLog.entries.some((entry) => entry.message === 'sidecar exited unexpectedly' && entry.fields.signal === 'SIGKILL')).to.equal(true);
-    const health = await request<Json>(baseUrl, '/api/health');
+    const health = await requestAfterRebind(baseUrl, '/api/health');
     expect(health.status).to.equal(200);
 
-    const stale = await request<Json>(baseUrl, '/api/rooms', { token: oldToken });
+    const stale = await requestAfterRebind(baseUrl, '/api/rooms', { token: oldToken });
     expect(stale.status, 'tokens live in the killed process memory only').to.equal(401);
-    const newToken = (await login(baseUrl, running.signaling.url, ALICE.username, ALICE.password)).body.token as string;
-    const rooms = await request<Json>(baseUrl, '/api/rooms', { token: newToken });
+    const relogin = await requestAfterRebind(baseUrl, '/api/auth/login', {
+      method: 'POST',
+      body: { username: ALICE.username, password: ALICE.password, serverUrl: running.signaling.url },
+    });
+    expect(relogin.status).to.equal(200);
+    const rooms = await requestAfterRebind(baseUrl, '/api/rooms', { token: relogin.body.token as string });
     expect(rooms.status).to.equal(200);
     expect(rooms.body.rooms.map((room: Json) => room.id)).to.include(DEMO_IDS.roomId);
     expect(await sha256File(running.databasePath), 'the database file is unchanged').to.equal(hashBefore);
