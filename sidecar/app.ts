@@ -147,8 +147,9 @@ export function createApp(options: AppOptions): LocalApiApp {
   app.silent = true;
   const router = buildRouter(services);
   app.use(requestContext());
-  app.use(errorMiddleware);
+  // Outside errorMiddleware, so that the headers also reach the problem responses of thrown errors.
   app.use(apiSecurityHeaders());
+  app.use(errorMiddleware);
   app.use(hostGuard(options.settings));
   app.use(originGuard(options.settings));
   app.use(routeNotFound);

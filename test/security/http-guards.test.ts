@@ -361,6 +361,27 @@ describe('browser pages', () => {
     });
   });
 
+  describe('response headers', () => {
+    it('protect API successes and errors', async () => {
+      const token = await loginToken(server);
+      const responses: Array<[string, Headers]> = [
+        ['health', (await request<Json>(server.baseUrl, '/api/health')).headers],
+        ['rooms', (await request<Json>(server.baseUrl, '/api/rooms', { token })).headers],
+        ['missing token', (await request<Json>(server.baseUrl, '/api/rooms')).headers],
+        ['unknown room', (await request<Json>(server.baseUrl, '/api/rooms/room-missing', { token })).headers],
+        ['foreign origin', (await request<Json>(server.baseUrl, '/api/health', { headers: { origin: 'http://evil.test' } })).headers],
+        ['foreign Host', (await getWithHostLines(server.port, ['evil.test'])).headers],
+        ['unknown route', (await fetch(`${server.baseUrl}/no-such-page`)).headers],
+      ];
+      for (const [name, headers] of responses) {
+        expect(headers.get('x-content-type-options'), name).to.equal('nosniff');
+        expect(headers.get('cache-control'), name).to.equal('no-store');
+        expect(headers.get('content-security-policy'), name).to.equal("default-src 'none'; frame-ancestors 'none'");
+        expect(headers.get('cross-origin-resource-policy'), name).to.equal('same-origin');
+      }
+    });
+  });
+
   describe('login media type and size', () => {
     it('rejects bodies that are not application/json', async () => {
       const rejected = [
