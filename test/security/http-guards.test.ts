@@ -560,7 +560,7 @@ describe('abuse', () => {
     const queryLogout = await request<Json>(server.baseUrl, `/api/auth/logout?access_token=${token}`, { method: 'POST' });
     expect(queryLogout.status).to.equal(401);
     const lowerCaseScheme = await request<Json>(server.baseUrl, '/api/profile', { headers: { authorization: `bearer ${token}` } });
-    expect(lowerCaseScheme.status, 'the scheme name is case-insensitive (RFC 9110 section 11.1)').to.equal(200);
+    expect(lowerCaseScheme.status, 'the scheme name of HTTP authentication is case-insensitive').to.equal(200);
   });
 
   describe('socket timeouts', () => {
