@@ -79,34 +79,29 @@ function jsonBody(): Middleware {
   };
 }
 
-/**
- * Keeps only the query parameters a schema declares. Unknown ones are ignored
- * anyway, and yup looks each input name up in a plain object of fields, so a
- * name such as `toString` or `__proto__` made it throw a TypeError (a 500).
- */
-function declaredParameters(schema: { fields: object }, input: Context['query']): Context['query'] {
-  const declared: Context['query'] = {};
-  for (const name of Object.keys(schema.fields)) {
-    if (Object.hasOwn(input, name)) declared[name] = input[name];
-  }
-  return declared;
-}
-
 function routeHandler(route: RouteDefinition<unknown, unknown>, services: RouteServices): Middleware {
   return async function handleRoute(ctx: Context) {
     if (route.auth) requireToken(services.tokens, ctx);
     const params = route.params ? validateParameters(route.params, ctx.params as Record<string, string>) : {};
-    const query = route.query ? validateParameters(route.query, declaredParameters(route.query, ctx.query)) : {};
+    const query = route.query ? validateParameters(route.query, ctx.query) : {};
     const body = await route.handle({ params, query, ctx, services });
     ctx.status = route.response.status;
     if (body !== undefined) ctx.body = body;
   };
 }
 
-/** Turns a request that no middleware handled into ROUTE_NOT_FOUND. It wraps the router, so a 405 from allowedMethods comes first. */
+/**
+ * Turns a request that no route handled into a problem: METHOD_NOT_ALLOWED, with
+ * the Allow header that the router's allowedMethods set, or ROUTE_NOT_FOUND.
+ */
 async function routeNotFound(ctx: Context, next: Next): Promise<void> {
   await next();
-  if (ctx.status === 404 && ctx.body === undefined) {
+  if (ctx.body !== undefined) return;
+  if (ctx.status === 405 || ctx.status === 501) {
+    const allow = ctx.response.get('Allow');
+    throw new ApiError('METHOD_NOT_ALLOWED', `${ctx.method} is not allowed here; use ${allow || 'GET'}.`, allow ? { Allow: allow } : {});
+  }
+  if (ctx.status === 404) {
     throw new ApiError('ROUTE_NOT_FOUND', `No route matches ${ctx.method} ${ctx.path.slice(0, 200)}; see /api/openapi.json.`);
   }
 }
@@ -155,12 +150,6 @@ export function createApp(options: AppOptions): LocalApiApp {
   app.use(routeNotFound);
   for (const middleware of options.beforeRoutes ?? []) app.use(middleware);
   app.use(router.routes());
-  app.use(
-    router.allowedMethods({
-      throw: true,
-      methodNotAllowed: () => new ApiError('METHOD_NOT_ALLOWED', 'This route does not accept this method; see /api/openapi.json.'),
-      notImplemented: () => new ApiError('METHOD_NOT_ALLOWED', 'This method is not supported.'),
-    }),
-  );
+  app.use(router.allowedMethods());
   return { app, tokens };
 }

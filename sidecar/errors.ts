@@ -52,8 +52,9 @@ export function sendProblem(ctx: Context, error: ApiError): void {
 /** Maps errors thrown by Koa and its body parser (which carry `status`) to registered codes. */
 function fromHttpError(error: { status?: number; expose?: boolean; message?: string }): ApiError | undefined {
   switch (error.status) {
+    // Only the JSON body parser throws a bare 400 here, for a body that is not valid JSON.
     case 400:
-      return new ApiError('INVALID_REQUEST', error.expose ? error.message : undefined);
+      return new ApiError('INVALID_REQUEST', 'The request body is not valid JSON.');
     case 413:
       return new ApiError('PAYLOAD_TOO_LARGE');
     case 415:

@@ -16,7 +16,7 @@ export interface ParameterMeta {
 export const MAX_ID_LENGTH = 256;
 
 /** Digits only: rejects `1e3`, `0x10`, ` 12` and `12.0`, which Number() would accept. */
-const INTEGER_TEXT = /^-?\d{1,16}$/;
+const INTEGER_TEXT = /^-?\d+$/;
 
 function parseInteger(value: unknown, original: unknown): unknown {
   if (typeof original === 'number') return original;
@@ -29,7 +29,7 @@ function integerSchema() {
     .number()
     .transform(parseInteger)
     .typeError('${path} must be an integer written with digits only.')
-    .test('safe-integer', '${path} is out of range.', (value) => value === undefined || Number.isSafeInteger(value));
+    .test('safe-integer', `\${path} is too large; the maximum is ${Number.MAX_SAFE_INTEGER}.`, (value) => value === undefined || Number.isSafeInteger(value));
 }
 
 export function identifier(description: string, example: string) {
@@ -113,14 +113,28 @@ export const cursorPagingQuery = {
 };
 
 /**
+ * Keeps only the parameters a schema declares. Unknown ones are ignored anyway,
+ * and yup looks each input name up in a plain object of fields, so a name such
+ * as `toString` or `__proto__` made it throw a TypeError (a 500).
+ */
+function declaredParameters(schema: yup.AnyObjectSchema, input: Record<string, string | string[] | undefined>) {
+  const declared: Record<string, string | string[] | undefined> = {};
+  for (const name of Object.keys(schema.fields)) {
+    if (Object.hasOwn(input, name)) declared[name] = input[name];
+  }
+  return declared;
+}
+
+/**
  * Validates parameters with a yup object schema. Repeated query parameters are
  * rejected rather than guessed at, and every failure is one INVALID_REQUEST
  * listing each problem.
  */
 export function validateParameters<Schema extends yup.AnyObjectSchema>(
   schema: Schema,
-  input: Record<string, string | string[] | undefined>,
+  rawInput: Record<string, string | string[] | undefined>,
 ): yup.InferType<Schema> {
+  const input = declaredParameters(schema, rawInput);
   const repeated = Object.entries(input)
     .filter(([, value]) => Array.isArray(value))
     .map(([name]) => name);

@@ -79,6 +79,7 @@ describe('authentication', () => {
       });
       expect(response.status).to.equal(400);
       expect(response.body.code).to.equal('INVALID_REQUEST');
+      expect(response.body.detail).to.equal('The request body is not valid JSON.');
     });
 
     it('answers NO_ALLOWED_SERVERS when the allow-list is empty', async () => {

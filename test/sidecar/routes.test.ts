@@ -238,6 +238,12 @@ describe('data routes', () => {
       expect(response.body.detail).to.match(/sinceTimestamp is required/);
     });
 
+    it('names a too large sinceTimestamp', async () => {
+      const response = await get(`/api/rooms/${DEMO_IDS.roomId}/messages/since?sinceTimestamp=99999999999999999999`);
+      expect(response.status).to.equal(400);
+      expect(response.body.detail).to.match(/sinceTimestamp is too large/);
+    });
+
     it('rejects a non-integer sinceTimestamp', async () => {
       for (const value of ['yesterday', '1.5', '1e12', 'NaN', 'Infinity', '99999999999999999999']) {
         const response = await get(`/api/rooms/${DEMO_IDS.roomId}/messages/since?sinceTimestamp=${value}`);
@@ -443,6 +449,8 @@ describe('data routes', () => {
       const body = (await response.json()) as Json;
       expect(response.status).to.equal(405);
       expect(body.code).to.equal('METHOD_NOT_ALLOWED');
+      expect(response.headers.get('allow')).to.match(/\bGET\b/);
+      expect(body.detail).to.include('DELETE');
     });
   });
 });
