@@ -12,6 +12,19 @@ export const processStreams: OutputStreams = {
   err: (text) => process.stderr.write(text),
 };
 
+/**
+ * Ignores EPIPE on stdout and stderr. When the reader of a pipe (such as
+ * `npm start | tee log`) exits on Ctrl-C before the host, the host must still
+ * stop its processes and remove the discovery file.
+ */
+export function ignoreBrokenPipes(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+    });
+  }
+}
+
 /** Quotes a value for POSIX shells, so a printed command runs as printed. */
 export function shellQuote(value: string): string {
   return `'${value.replaceAll("'", `'\\''`)}'`;

@@ -11,7 +11,7 @@ import { LocalApiHost } from '../host/local-api-host.js';
 import { MemorySettingsStore } from '../host/settings-store.js';
 import { ChildProcessLauncher } from './child-process-launcher.js';
 import { CliUsageError, HELP_TEXT, parseCliOptions } from './cli-options.js';
-import { createConsoleHostLog, formatLoginExample, processStreams } from './cli-output.js';
+import { createConsoleHostLog, formatLoginExample, ignoreBrokenPipes, processStreams } from './cli-output.js';
 
 import type { DevSignalingServer } from '../../fixtures/dev-signaling-server.js';
 import type { SidecarStatus } from '../../shared/protocol.js';
@@ -191,6 +191,7 @@ export async function main(args: string[], streams: OutputStreams = processStrea
     return;
   }
 
+  if (streams === processStreams) ignoreBrokenPipes();
   const run = new HeadlessRun(streams);
   const stopOnSignal = (signal: NodeJS.Signals): void => {
     streams.out(`Received ${signal}; stopping.\n`);

@@ -125,6 +125,25 @@ describe('headless host CLI', function () {
     expect(signalingError, 'signaling server closed').to.be.instanceOf(Error);
   });
 
+  it('stops cleanly after its output pipe closes', async () => {
+    const port = await freePort();
+    const discoveryPath = join(stateDir, 'local-api.json');
+    const run = runCli(['--state-dir', stateDir, '--port', String(port), '--signaling-port', '0']);
+    runs.push(run);
+    await waitForOutput(run, 'Press Ctrl-C to stop.');
+    const sidecarPid = (await readDiscoveryFile(discoveryPath))?.pid ?? 0;
+
+    // Like `npm start | tee log` when Ctrl-C ends tee first: the host's next writes hit EPIPE.
+    run.child.stdout?.destroy();
+    run.child.stderr?.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    run.child.kill('SIGINT');
+
+    expect(await run.exited).to.equal(0);
+    expect(isAlive(sidecarPid), 'sidecar stopped').to.equal(false);
+    expect(await readDiscoveryFile(discoveryPath), 'discovery file removed').to.equal(null);
+  });
+
   it('exits 2 on a bad option', async () => {
     const run = runCli(['--port', 'eighty']);
 
