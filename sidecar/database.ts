@@ -104,22 +104,33 @@ export class DesktopDatabase {
 
   async all<Row>(sql: string, parameters: SqlParameter[] = []): Promise<Row[]> {
     const connection = await this.acquire();
+    const prepared = cachedStatement(connection, sql);
+    let statement: sqlite3.Statement | undefined;
+    if (prepared) {
+      try {
+        statement = await prepared;
+      } catch (error) {
+        throw this.failed(connection, error as NodeJS.ErrnoException);
+      }
+    }
     return new Promise((resolve, reject) => {
-      connection.all(sql, parameters, (error: NodeJS.ErrnoException | null, rows: Row[]) => {
+      const callback = (error: NodeJS.ErrnoException | null, rows: Row[]) => {
         if (error) reject(this.failed(connection, error));
         else resolve(rows);
-      });
+      };
+      if (statement) statement.all(parameters, callback);
+      else connection.all(sql, parameters, callback);
     });
   }
 
+  /**
+   * Returns the first row. The statement runs to completion, because a cached
+   * statement stopped after one row would keep its read transaction, and so an
+   * old WAL snapshot, open until its next use. Use it for queries of a few rows.
+   */
   async get<Row>(sql: string, parameters: SqlParameter[] = []): Promise<Row | undefined> {
-    const connection = await this.acquire();
-    return new Promise((resolve, reject) => {
-      connection.get(sql, parameters, (error: NodeJS.ErrnoException | null, row: Row | undefined) => {
-        if (error) reject(this.failed(connection, error));
-        else resolve(row);
-      });
-    });
+    const rows = await this.all<Row>(sql, parameters);
+    return rows[0];
   }
 
   /** Runs a statement that would write; it exists so tests can prove that writes fail. */
@@ -211,7 +222,66 @@ async function readIdentity(path: string): Promise<FileIdentity> {
   return { dev: stats.dev, ino: stats.ino };
 }
 
-function closeQuietly(connection: sqlite3.Database): Promise<void> {
+/** Maximum number of statements cached per connection; the repository runs about twenty distinct ones. */
+const MAX_CACHED_STATEMENTS = 64;
+
+/**
+ * Prepared statements per connection, keyed by SQL text. A cached statement
+ * is compiled once and runs a query in one trip to the thread pool, where
+ * Database#all of the sqlite3 package compiles the SQL again, in a trip of its
+ * own, on every call.
+ */
+const statementCaches = new WeakMap<sqlite3.Database, Map<string, Promise<sqlite3.Statement>>>();
+/** Connections being closed; they get no new cached statements, so that close finds every statement finalized. */
+const closingConnections = new WeakSet<sqlite3.Database>();
+
+/**
+ * Returns the cached statement of `sql` on `connection`, preparing it on first
+ * use, or undefined when the cache is full or the connection is closing. A
+ * failed prepare rejects with SQLite's error and is not cached.
+ */
+function cachedStatement(connection: sqlite3.Database, sql: string): Promise<sqlite3.Statement> | undefined {
+  if (closingConnections.has(connection)) return undefined;
+  let cache = statementCaches.get(connection);
+  if (!cache) {
+    cache = new Map();
+    statementCaches.set(connection, cache);
+  }
+  const cached = cache.get(sql);
+  if (cached) return cached;
+  if (cache.size >= MAX_CACHED_STATEMENTS) return undefined;
+
+  const prepared = new Promise<sqlite3.Statement>((resolve, reject) => {
+    const statement = connection.prepare(sql, (error: Error | null) => {
+      if (error) reject(error);
+      else resolve(statement);
+    });
+  });
+  const entries = cache;
+  entries.set(sql, prepared);
+  prepared.catch(() => {
+    if (entries.get(sql) === prepared) entries.delete(sql);
+  });
+  return prepared;
+}
+
+/**
+ * Finalizes the connection's cached statements, then closes it. The order
+ * matters because the sqlite3 package closes with sqlite3_close, which fails
+ * with SQLITE_BUSY while any statement is live and leaves the file open.
+ */
+async function closeQuietly(connection: sqlite3.Database): Promise<void> {
+  closingConnections.add(connection);
+  const statements = [...(statementCaches.get(connection)?.values() ?? [])];
+  statementCaches.delete(connection);
+  await Promise.all(
+    statements.map((prepared) =>
+      prepared.then(
+        (statement) => new Promise<void>((resolve) => statement.finalize(() => resolve())),
+        () => undefined,
+      ),
+    ),
+  );
   return new Promise((resolve) => {
     connection.close(() => resolve());
   });
