@@ -45,10 +45,21 @@ export interface LocalApiApp {
   tokens: TokenStore;
 }
 
+/**
+ * Assigns request ids: a random prefix per app plus a counter, unique within
+ * one sidecar run and cheaper than random bytes per request.
+ */
 function requestContext(): Middleware {
+  const prefix = randomBytes(4).toString('hex');
+  let counter = 0;
   return async function assignRequestId(ctx: Context, next: Next) {
-    ctx.state.requestId = randomBytes(6).toString('hex');
+    counter += 1;
+    ctx.state.requestId = `${prefix}-${counter.toString(36)}`;
     ctx.set('X-Request-Id', ctx.state.requestId);
+    if (!logger.isLevelEnabled('debug')) {
+      await next();
+      return;
+    }
     const started = performance.now();
     try {
       await next();

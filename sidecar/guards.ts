@@ -42,6 +42,16 @@ export function allowedHosts(settings: Pick<GuardSettings, 'port' | 'exposeOnLan
   return new Set(names.map((name) => `${name}:${settings.port}`));
 }
 
+let loopbackHostCache: { port: number; hosts: Set<string> } | undefined;
+
+/** Returns the allowed Host values, reusing the loopback set while the port stays the same. */
+function currentAllowedHosts(settings: Pick<GuardSettings, 'port' | 'exposeOnLan'>): Set<string> {
+  // LAN addresses can change at any time, so LAN mode rebuilds the set from the interface cache.
+  if (settings.exposeOnLan) return allowedHosts(settings);
+  if (loopbackHostCache?.port !== settings.port) loopbackHostCache = { port: settings.port, hosts: allowedHosts(settings) };
+  return loopbackHostCache.hosts;
+}
+
 /**
  * Rejects requests whose Host header does not name this server. A web page
  * that rebinds its own DNS name to 127.0.0.1 still sends its own name as the
@@ -54,7 +64,7 @@ export function hostGuard(settings: () => GuardSettings): Middleware {
       throw new ApiError('HOST_NOT_ALLOWED', 'Send exactly one Host header.');
     }
     const host = ctx.get('host').toLowerCase();
-    if (host === '' || !allowedHosts(settings()).has(host)) {
+    if (host === '' || !currentAllowedHosts(settings()).has(host)) {
       throw new ApiError('HOST_NOT_ALLOWED', 'Use http://127.0.0.1, http://localhost or http://[::1] with the configured port.');
     }
     await next();
