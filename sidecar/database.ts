@@ -31,12 +31,12 @@ const DEFAULT_REOPEN_DELAY_MS = 200;
 /** SQLite result codes that mean the connection itself is unusable, so the next query reopens it. */
 const CONNECTION_FAILURES = new Set(['SQLITE_CANTOPEN', 'SQLITE_NOTADB', 'SQLITE_CORRUPT', 'SQLITE_IOERR']);
 
-/** Maps a SQLite error to the API error the client sees; the SQL and the file path stay in the log. */
+/** Maps a SQLite error to the API error in the response. The SQL and the file path stay out of it. */
 export function toDatabaseApiError(error: NodeJS.ErrnoException): ApiError {
   switch (error.code) {
     case 'SQLITE_BUSY':
     case 'SQLITE_LOCKED':
-      return new ApiError('DATABASE_BUSY', 'Another process holds a lock on the desktop database; retry shortly.');
+      return new ApiError('DATABASE_BUSY', 'The desktop database is locked by another process; retry in a few seconds.');
     case 'SQLITE_NOTADB':
     case 'SQLITE_CORRUPT':
       return new ApiError('DATABASE_CORRUPT', 'The desktop database file is not a valid SQLite database.');
@@ -79,7 +79,7 @@ function openReadOnly(path: string, busyTimeoutMs: number): Promise<sqlite3.Data
 
 /**
  * Read-only connection to the desktop database. A missing, locked or broken
- * file never throws past this class except as an ApiError with a 503 code,
+ * file reaches callers of all() and get() only as an ApiError with a 503 code,
  * and the next query after a failure tries to open the file again.
  */
 export class DesktopDatabase {

@@ -66,7 +66,7 @@ function fromHttpError(error: { status?: number; expose?: boolean; message?: str
 
 /**
  * Catches every error below it. Registered errors go to the client as problem
- * details; anything else is logged with the request id and answered as a bare
+ * details. Anything else is logged with the request id and returned as a bare
  * 500, so no stack trace, SQL or file path reaches a response.
  */
 export async function errorMiddleware(ctx: Context, next: Next): Promise<void> {

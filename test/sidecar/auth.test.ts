@@ -217,10 +217,10 @@ describe('TokenStore', () => {
 
   it('revokes tokens of removed servers', () => {
     const store = new TokenStore();
-    const kept = store.issue({ userId: 'u', username: 'u', displayName: 'U', serverUrl: 'https://a.test' });
+    const retained = store.issue({ userId: 'u', username: 'u', displayName: 'U', serverUrl: 'https://a.test' });
     const dropped = store.issue({ userId: 'u', username: 'u', displayName: 'U', serverUrl: 'https://b.test' });
     expect(store.revokeServersNotIn(['https://a.test'])).to.equal(1);
-    expect(store.verify(kept.token)).to.not.equal(undefined);
+    expect(store.verify(retained.token)).to.not.equal(undefined);
     expect(store.verify(dropped.token)).to.equal(undefined);
   });
 });
@@ -304,9 +304,9 @@ describe('signaling login check over HTTP', () => {
   });
 
   it('throttles failed logins before asking the server', async () => {
-    const asked = sinon.spy();
+    const signalingCalls = sinon.spy();
     behaviour = (res) => {
-      asked();
+      signalingCalls();
       res.writeHead(401).end();
     };
     for (let attempt = 0; attempt < 10; attempt += 1) expect((await login()).status).to.equal(401);
@@ -314,6 +314,6 @@ describe('signaling login check over HTTP', () => {
     expect(throttled.status).to.equal(429);
     expect(throttled.body.code).to.equal('RATE_LIMITED');
     expect(Number(throttled.headers.get('retry-after'))).to.be.greaterThan(0);
-    expect(asked.callCount).to.equal(10);
+    expect(signalingCalls.callCount).to.equal(10);
   });
 });
