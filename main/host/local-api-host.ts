@@ -118,6 +118,11 @@ export class LocalApiHost implements LocalApiController {
     });
   }
 
+  /** Resolves once pending writes and removals of the discovery file are done, so a caller can announce the file. */
+  async discoveryFileSettled(): Promise<void> {
+    await this.discovery?.settled();
+  }
+
   /**
    * Stops the sidecar for app quit: a `shutdown` message, then a kill when it
    * has not exited after the stop timeout. Removes the discovery file.

@@ -156,6 +156,8 @@ async function startHeadless(run: HeadlessRun, options: CliOptions, streams: Out
     const hint = status.reason === 'PORT_IN_USE' ? ' Pass --port N to use another port.' : '';
     throw new StartError(`The local API could not start (${status.reason ?? 'unknown reason'}): ${status.message}${hint}`);
   }
+  // Scripts may read the discovery file as soon as the URL is printed.
+  await run.host.discoveryFileSettled();
 
   const demoAccount = DEV_ACCOUNTS.find((account) => account.username === DEMO_USERNAME);
   const credentials =
