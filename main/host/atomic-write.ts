@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 /**
  * Writes `data` to a temporary file beside `path` and renames it over `path`,
  * so a reader sees either the old or the new content and never a partial
- * file. The rename is atomic only within one file system, which holds
+ * file. The rename is atomic only within one file system, which is the case
  * because the temporary file sits in the same folder.
  */
 export async function writeFileAtomic(path: string, data: string, mode: number): Promise<void> {

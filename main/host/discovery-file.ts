@@ -1,4 +1,4 @@
-// The discovery file: tells local scripts where the API listens, present only while it listens.
+// The discovery file: the address of the API for local scripts, present only while the API listens.
 
 import { readFile, rm } from 'node:fs/promises';
 

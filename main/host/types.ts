@@ -20,7 +20,7 @@ export interface SidecarLauncher {
   launch(): SidecarHandle;
 }
 
-/** What the Settings page and the headless CLI may do with the host. */
+/** Operations that the Settings page and the headless CLI may run on the host. */
 export interface LocalApiController {
   getSettings(): LocalApiSettings;
   /** Validates, persists and applies a partial change; rejects with InvalidSettingsError. */

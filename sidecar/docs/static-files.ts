@@ -174,8 +174,8 @@ export class DocusaurusFiles {
     ctx.set('ETag', statsEtag(file.stats));
 
     // koa-send decodes the path once more, so each segment is encoded again.
-    // NOTE: koa-send opens the file by path after the realpath check, so a symlink swapped in between
-    // would be followed; doing that needs write access to the build folder.
+    // NOTE: koa-send opens the file by path after the realpath check. A symlink swapped in
+    // between would be followed, but swapping one needs write access to the build folder.
     const encodedPath = file.relativePath.split('/').map(encodeURIComponent).join('/');
     try {
       // Precompressed `.gz`/`.br` siblings are off because only the checked file may be sent.

@@ -98,11 +98,11 @@ describe('SidecarRuntime', () => {
     runtime.handle({ type: 'configure', settings: { ...settings, port: newPort } });
     await listening(newPort);
     expect(await profileStatus(newPort, token)).to.equal(200);
-    const refused = await fetch(`http://127.0.0.1:${settings.port}/api/health`).then(
+    const connectionFailed = await fetch(`http://127.0.0.1:${settings.port}/api/health`).then(
       () => false,
       () => true,
     );
-    expect(refused).to.equal(true);
+    expect(connectionFailed).to.equal(true);
   });
 
   it('announces token changes on login and logout', async () => {
@@ -149,10 +149,10 @@ describe('SidecarRuntime', () => {
     runtime.handle({ type: 'shutdown' });
     await waitFor('stopped');
     expect(exit.calledOnceWith(0)).to.equal(true);
-    const refused = await fetch(`http://127.0.0.1:${settings.port}/api/health`).then(
+    const connectionFailed = await fetch(`http://127.0.0.1:${settings.port}/api/health`).then(
       () => false,
       () => true,
     );
-    expect(refused).to.equal(true);
+    expect(connectionFailed).to.equal(true);
   });
 });
