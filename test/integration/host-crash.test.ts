@@ -2,7 +2,16 @@
 
 import { expect } from 'chai';
 
-import { connectionError, createHostHarness, getProfile, isListeningOn, login, request, waitForStatus } from './host-harness.js';
+import {
+  closeHarnessAfterTest,
+  connectionError,
+  createHostHarness,
+  getProfile,
+  isListeningOn,
+  login,
+  request,
+  waitForStatus,
+} from './host-harness.js';
 
 import type { SidecarStatus } from '../../shared/protocol.js';
 import type { HostHarness } from './host-harness.js';
@@ -25,10 +34,7 @@ describe('LocalApiHost crash isolation', function () {
   let harness: HostHarness | undefined;
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && harness) {
-      console.log(harness.sidecarLines.slice(-40).join('\n'));
-    }
-    await harness?.close();
+    await closeHarnessAfterTest(harness, this.currentTest?.state);
     harness = undefined;
   });
 

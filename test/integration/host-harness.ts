@@ -193,3 +193,9 @@ export async function pollStatusCode(url: string, expected: number): Promise<num
   }
   return status;
 }
+
+/** Closes a harness after a test, printing the sidecar's last log lines first when the test failed. */
+export async function closeHarnessAfterTest(harness: HostHarness | undefined, testState: string | undefined): Promise<void> {
+  if (testState === 'failed' && harness) console.log(harness.sidecarLines.slice(-40).join('\n'));
+  await harness?.close();
+}

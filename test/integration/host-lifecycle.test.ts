@@ -3,6 +3,7 @@
 import { expect } from 'chai';
 
 import {
+  closeHarnessAfterTest,
   connectionError,
   createHostHarness,
   freePort,
@@ -22,10 +23,7 @@ describe('LocalApiHost with the real sidecar', function () {
   let harness: HostHarness | undefined;
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && harness) {
-      console.log(harness.sidecarLines.slice(-40).join('\n'));
-    }
-    await harness?.close();
+    await closeHarnessAfterTest(harness, this.currentTest?.state);
     harness = undefined;
   });
 
